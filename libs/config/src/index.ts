@@ -1,0 +1,1 @@
+export { ConfigError, baseConfigShape, configParts, describeConfig, loadConfig } from './config';

@@ -1,0 +1,27 @@
+import { ClusterCondition } from './cluster';
+
+/**
+ * Sets a condition the Kubernetes way: lastTransitionTime moves only when the status
+ * changes; lastUpdateTime moves on every write. Returns a new array; order is stable.
+ */
+export function setCondition(conditions: readonly ClusterCondition[] | undefined, next: ClusterCondition, now: Date): ClusterCondition[] {
+  const at = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === next.type);
+  const previous = index >= 0 ? list[index] : undefined;
+  const merged: ClusterCondition = {
+    type: next.type,
+    status: next.status,
+    ...(next.reason !== undefined ? { reason: next.reason } : {}),
+    ...(next.message !== undefined ? { message: next.message } : {}),
+    lastUpdateTime: at,
+    lastTransitionTime: previous && previous.status === next.status ? (previous.lastTransitionTime ?? at) : at,
+  };
+  if (index >= 0) list[index] = merged;
+  else list.push(merged);
+  return list;
+}
+
+export function findCondition(conditions: readonly ClusterCondition[] | undefined, type: string): ClusterCondition | undefined {
+  return conditions?.find((c) => c.type === type);
+}

@@ -1,0 +1,33 @@
+export { ErrorReason, FlotillaError, httpCodeForReason } from './errors/flotilla-error';
+export type { ErrorCause, ErrorDetails } from './errors/flotilla-error';
+export { ClusterErrors } from './errors/cluster-errors';
+export {
+  CLUSTER_API_GROUP,
+  CLUSTER_API_VERSION,
+  CLUSTER_KIND,
+  CLUSTER_LIST_KIND,
+  HOST_CLUSTER_LABEL,
+  KNOWN_PROVIDERS,
+  ClusterConditionType,
+  ConnectionType,
+  splitCredentials,
+} from './cluster/cluster';
+export type {
+  Cluster,
+  ClusterCondition,
+  ClusterCredentials,
+  ClusterSpec,
+  ClusterStatus,
+  ConditionStatus,
+  Connection,
+  ObjectMeta,
+} from './cluster/cluster';
+export { findCondition, setCondition } from './cluster/conditions';
+export { MAX_KUBECONFIG_BYTES, decodeKubeconfig, validateClusterInput } from './cluster/cluster-validation';
+export type { ValidatedCluster } from './cluster/cluster-validation';
+export { dns1123LabelErrors, labelValueErrors, qualifiedNameErrors } from './cluster/names';
+export { matchesLabels, parseLabelSelector } from './selectors/label-selector';
+export type { LabelRequirement } from './selectors/label-selector';
+export { parseFieldSelector } from './selectors/field-selector';
+export type { FieldRequirement } from './selectors/field-selector';
+export { PatchType, applyJsonPatch, applyMergePatch, patchTypeFromContentType } from './patch/patch';

@@ -1,0 +1,90 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const ALGORITHM = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+export interface EncryptedValue {
+  keyId: string;
+  /** iv (12 bytes) | auth tag (16 bytes) | ciphertext */
+  ciphertext: Buffer;
+}
+
+export class KeyRingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyRingError';
+  }
+}
+
+/**
+ * AES-256-GCM encryption of secrets at rest under a ring of keys. The first key encrypts;
+ * every key decrypts, so keys can be rotated: add a new key in front, re-encrypt, then drop
+ * the old one. The associated data binds a ciphertext to its row and field, so ciphertexts
+ * cannot be swapped between clusters.
+ */
+export class SecretBox {
+  private readonly keys: Map<string, Buffer>;
+  readonly activeKeyId: string;
+
+  constructor(keys: { id: string; key: Buffer }[]) {
+    if (keys.length === 0) throw new KeyRingError('at least one encryption key is required');
+    this.keys = new Map();
+    for (const { id, key } of keys) {
+      if (!KEY_ID.test(id)) throw new KeyRingError(`key id "${id}" must be 1-32 letters, digits, '-' or '_'`);
+      if (key.length !== 32) throw new KeyRingError(`key "${id}" must be 32 bytes (base64 of 32 random bytes), got ${key.length}`);
+      if (this.keys.has(id)) throw new KeyRingError(`key id "${id}" appears twice`);
+      this.keys.set(id, key);
+    }
+    this.activeKeyId = keys[0]!.id;
+  }
+
+  /** Parses "id:base64key[,id:base64key...]" (the first key is the active one). */
+  static fromSpec(spec: string): SecretBox {
+    const keys = spec
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => {
+        const at = part.indexOf(':');
+        if (at <= 0) throw new KeyRingError('each key must be written id:base64key, e.g. k1:$(openssl rand -base64 32)');
+        return { id: part.slice(0, at), key: Buffer.from(part.slice(at + 1), 'base64') };
+      });
+    return new SecretBox(keys);
+  }
+
+  static generateKey(): string {
+    return randomBytes(32).toString('base64');
+  }
+
+  hasKey(id: string): boolean {
+    return this.keys.has(id);
+  }
+
+  encrypt(plaintext: string, associatedData: string): EncryptedValue {
+    const key = this.keys.get(this.activeKeyId)!;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv(ALGORITHM, key, iv);
+    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return { keyId: this.activeKeyId, ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]) };
+  }
+
+  decrypt(value: EncryptedValue, associatedData: string): string {
+    const key = this.keys.get(value.keyId);
+    if (!key) throw new KeyRingError(`no key "${value.keyId}" in the key ring: add it back to FLOTILLA_ENCRYPTION_KEYS`);
+    if (value.ciphertext.length < IV_BYTES + TAG_BYTES) throw new KeyRingError('ciphertext is truncated');
+    const iv = value.ciphertext.subarray(0, IV_BYTES);
+    const tag = value.ciphertext.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
+    const body = value.ciphertext.subarray(IV_BYTES + TAG_BYTES);
+    const decipher = createDecipheriv(ALGORITHM, key, iv);
+    decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    decipher.setAuthTag(tag);
+    try {
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      throw new KeyRingError(`ciphertext does not authenticate under key "${value.keyId}" (tampered, or bound to another record)`);
+    }
+  }
+}

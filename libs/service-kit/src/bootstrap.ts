@@ -1,0 +1,118 @@
+import { DynamicModule, INestApplication, INestMicroservice, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Express } from 'express';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { ConfigError, describeConfig } from '@flotilla/config';
+import { EdgeErrorFilter, GrpcObservabilityInterceptor, GrpcPackage, grpcServerOptions } from './grpc';
+import { installHttpObservability } from './http-observability';
+import { PinoNestLogger } from './nest-logger';
+import { ServiceRuntime } from './runtime';
+
+export interface ServiceOptions {
+  runtime: ServiceRuntime;
+  module: Type<unknown> | DynamicModule;
+  config: Record<string, unknown>;
+  http: { host: string; port: number };
+  grpc: { host: string; port: number; packages: GrpcPackage[] };
+  /** Extra set-up of the HTTP application before it listens (the gateway's REST surface). */
+  configureHttp?(app: INestApplication): void | Promise<void>;
+  shutdownTimeoutMs: number;
+}
+
+export interface RunningService {
+  app: INestApplication;
+  httpUrl: string;
+  grpcTarget: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one Flotilla service: HTTP (health, readiness, metrics, and any REST routes) and
+ * gRPC (its packages, grpc.health.v1, reflection, worker status), with graceful shutdown.
+ */
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { runtime } = options;
+  runtime.logger.info({ config: describeConfig(options.config) }, `starting ${runtime.name}`);
+  const app = await NestFactory.create(options.module, {
+    logger: new PinoNestLogger(runtime.logger),
+    bufferLogs: false,
+    abortOnError: false,
+    bodyParser: false,
+  });
+  installHttpObservability(app.getHttpAdapter().getInstance() as Express, runtime);
+  await options.configureHttp?.(app);
+
+  const grpcTarget = `${options.grpc.host}:${options.grpc.port}`;
+  app.useGlobalFilters(new EdgeErrorFilter(runtime));
+  app.useGlobalInterceptors(new GrpcObservabilityInterceptor(runtime));
+  const micro: INestMicroservice = app.connectMicroservice(grpcServerOptions(grpcTarget, options.grpc.packages), {
+    inheritAppConfig: true,
+  });
+
+  await app.startAllMicroservices();
+  await app.listen(options.http.port, options.http.host);
+  const server = app.getHttpServer() as Server;
+  const address = server.address() as AddressInfo;
+  const httpUrl = `http://${options.http.host}:${address.port}`;
+  runtime.logger.info({ http: httpUrl, grpc: grpcTarget }, `${runtime.name} is up`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      runtime.logger.info('shutting down: draining in-flight work');
+      runtime.health.markShuttingDown();
+      const closeHttp = new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([runtime.shutdown.drain(runtime.logger), closeHttp]);
+      await micro.close();
+      await app.close();
+      await runtime.shutdown.close(runtime.logger);
+      runtime.logger.info('shut down cleanly');
+    })();
+    return stopping;
+  };
+  return { app, httpUrl, grpcTarget, stop };
+}
+
+/** Stops the service on SIGTERM or SIGINT, within the timeout. */
+export function stopOnSignals(running: RunningService, runtime: ServiceRuntime, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    runtime.logger.info({ signal }, 'signal received');
+    const timer = setTimeout(() => {
+      runtime.logger.error({ timeoutMs }, 'graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        runtime.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+/**
+ * The main() of every service: loads config (naming any bad variable), starts, and stops on signals.
+ * A configuration error prints one clear line and exits 2, with no stack trace.
+ */
+export async function runMain(name: string, start: () => Promise<{ running: RunningService; runtime: ServiceRuntime; timeoutMs: number }>): Promise<void> {
+  try {
+    const { running, runtime, timeoutMs } = await start();
+    stopOnSignals(running, runtime, timeoutMs);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${JSON.stringify({ level: 'fatal', service: name, msg: error.message, problems: error.problems })}\n`);
+      process.exit(2);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: name, msg: `failed to start: ${message}` })}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,16 @@
+export { CONFIG, RUNTIME, ServiceRuntime, ShutdownCoordinator } from './runtime';
+export { ServiceKitModule } from './service-kit.module';
+export { runMain, startService, stopOnSignals } from './bootstrap';
+export type { RunningService, ServiceOptions } from './bootstrap';
+export { EdgeErrorFilter, GrpcObservabilityInterceptor, STANDARD_GRPC_PACKAGES, grpcServerOptions } from './grpc';
+export type { GrpcPackage } from './grpc';
+export { OPEN_PATHS, installHttpObservability } from './http-observability';
+export { WORKER_HOST } from './worker-status.controller';
+export { PinoNestLogger } from './nest-logger';
+export { redisReadinessCheck, postgresReadinessCheck, grpcReadinessCheck } from './readiness';
+export { createRedis } from './redis';
+export { toKubeStatus } from './status';
+export type { KubeStatus } from './status';
+export { REGISTRY_CLIENT, RegistryClient } from './registry-client';
+export { JOB_HANDLERS, REDIS, startWorkerService, workerConfigShape } from './worker-service';
+export type { WorkerConfig, WorkerServiceSpec } from './worker-service';

@@ -1,0 +1,13 @@
+export { eventually } from './eventually';
+export {
+  TEST_POSTGRES_URL,
+  TEST_REDIS_URL,
+  createTestDatabase,
+  freePort,
+  randomEncryptionKeys,
+  randomSecret,
+  testQueuePrefix,
+} from './databases';
+export type { TestDatabase } from './databases';
+export { WORKSPACE_ROOT, preparePlatformEnv, startServiceProcess } from './platform';
+export type { PlatformEnv, ServiceProcess } from './platform';

@@ -1,0 +1,9 @@
+import 'reflect-metadata';
+import { runMain, startWorkerService, workerConfigShape } from '@flotilla/service-kit';
+import { FEDERATION_SYNC } from './service';
+
+export const federationSyncConfigShape = workerConfigShape(FEDERATION_SYNC.ports);
+
+export const startFederationSync = (env: NodeJS.ProcessEnv = process.env) => startWorkerService(FEDERATION_SYNC, federationSyncConfigShape, env);
+
+if (require.main === module) void runMain(FEDERATION_SYNC.name, () => startFederationSync());

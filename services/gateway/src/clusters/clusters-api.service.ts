@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable, map } from 'rxjs';
+import {
+  CLUSTER_API_GROUP,
+  CLUSTER_API_VERSION,
+  CLUSTER_LIST_KIND,
+  Cluster,
+  ErrorReason,
+  FlotillaError,
+  PatchType,
+  patchTypeFromContentType,
+  validateClusterInput,
+} from '@flotilla/domain';
+import { clusterFromProto, clusterToProto } from '@flotilla/contracts';
+import { REGISTRY_CLIENT, RegistryClient } from '@flotilla/service-kit';
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: string;
+  continue?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: string;
+}
+
+export interface WriteQuery {
+  dryRun?: string | string[];
+  fieldValidation?: string;
+}
+
+export interface Written<T> {
+  body: T;
+  /** Warning headers to send (Kubernetes "299 - ..." form). */
+  warnings: string[];
+}
+
+export interface ClusterList {
+  apiVersion: typeof CLUSTER_API_VERSION;
+  kind: typeof CLUSTER_LIST_KIND;
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
+  items: Cluster[];
+}
+
+export interface DeleteStatus {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Success';
+  details: { name: string; group: string; kind: string; uid?: string };
+}
+
+function badQuery(field: string, message: string): FlotillaError {
+  return new FlotillaError(ErrorReason.BadRequest, `${field}: ${message}`, { causes: [{ reason: 'FieldValueInvalid', field, message }] });
+}
+
+function parseDryRun(value: string | string[] | undefined): boolean {
+  if (value === undefined) return false;
+  const values = Array.isArray(value) ? value : [value];
+  for (const v of values) {
+    if (v !== 'All') {
+      throw new FlotillaError(ErrorReason.BadRequest, `dryRun: Unsupported value: "${v}": supported values: "All"`, {
+        causes: [{ reason: 'FieldValueNotSupported', field: 'dryRun', message: 'supported values: "All"' }],
+      });
+    }
+  }
+  return values.length > 0;
+}
+
+/** Unknown fields are dropped with a warning (Warn, the default), refused (Strict), or dropped silently (Ignore). */
+function unknownFieldWarnings(unknown: string[], fieldValidation: string | undefined): string[] {
+  const mode = fieldValidation ?? 'Warn';
+  if (!['Warn', 'Strict', 'Ignore'].includes(mode)) {
+    throw badQuery('fieldValidation', `Unsupported value: "${mode}": supported values: "Ignore", "Warn", "Strict"`);
+  }
+  if (unknown.length === 0 || mode === 'Ignore') return [];
+  if (mode === 'Strict') {
+    throw new FlotillaError(ErrorReason.BadRequest, `strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`, {
+      causes: unknown.map((f) => ({ reason: 'FieldValueInvalid', field: f, message: 'unknown field' })),
+    });
+  }
+  return unknown.map((f) => `unknown field "${f}"`);
+}
+
+/** The REST surface's logic: maps Kubernetes-style requests to the registry's gRPC API. */
+@Injectable()
+export class ClustersApiService {
+  constructor(@Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient) {}
+
+  async get(name: string): Promise<Cluster> {
+    return clusterFromProto(await this.registry.getCluster({ name }));
+  }
+
+  private limit(value: string | undefined): number | undefined {
+    if (value === undefined || value === '') return undefined;
+    if (!/^\d+$/.test(value)) throw badQuery('limit', `Invalid value: "${value}": must be a non-negative whole number`);
+    return Number(value);
+  }
+
+  async list(q: ListQuery): Promise<ClusterList> {
+    const page = await this.registry.listClusters({
+      labelSelector: q.labelSelector ?? '',
+      fieldSelector: q.fieldSelector ?? '',
+      limit: this.limit(q.limit) ?? 0,
+      continue: q.continue ?? '',
+    });
+    const metadata: ClusterList['metadata'] = { resourceVersion: page.metadata?.resourceVersion ?? '' };
+    if (page.metadata?.continue) metadata.continue = page.metadata.continue;
+    if (page.metadata?.remainingItemCount) metadata.remainingItemCount = Number(page.metadata.remainingItemCount);
+    return { apiVersion: CLUSTER_API_VERSION, kind: CLUSTER_LIST_KIND, metadata, items: (page.items ?? []).map((c) => clusterFromProto(c)) };
+  }
+
+  watch(q: ListQuery): Observable<{ type: string; object: Cluster }> {
+    return this.registry
+      .watchClusters({
+        resourceVersion: q.resourceVersion ?? '',
+        labelSelector: q.labelSelector ?? '',
+        fieldSelector: q.fieldSelector ?? '',
+        allowBookmarks: q.allowWatchBookmarks === 'true',
+      })
+      .pipe(
+        map((e) => {
+          const object = clusterFromProto(e.object ?? {});
+          // A bookmark carries only the resourceVersion, as in Kubernetes.
+          if (e.type === 'BOOKMARK') return { type: e.type, object: { apiVersion: CLUSTER_API_VERSION, kind: object.kind, metadata: { resourceVersion: object.metadata.resourceVersion } } as unknown as Cluster };
+          return { type: e.type ?? 'MODIFIED', object };
+        }),
+      );
+  }
+
+  async create(body: unknown, q: WriteQuery): Promise<Written<Cluster>> {
+    const dryRun = parseDryRun(q.dryRun);
+    const { cluster, unknownFields } = validateClusterInput(body, 'create');
+    const warnings = unknownFieldWarnings(unknownFields, q.fieldValidation);
+    const created = await this.registry.createCluster({ cluster: clusterToProto(cluster, true), dryRun });
+    return { body: clusterFromProto(created), warnings };
+  }
+
+  async replace(name: string, body: unknown, q: WriteQuery): Promise<Written<Cluster>> {
+    const dryRun = parseDryRun(q.dryRun);
+    const { cluster, unknownFields } = validateClusterInput(body, 'update');
+    if (cluster.metadata.name !== name) {
+      throw new FlotillaError(ErrorReason.BadRequest, `the name of the object (${cluster.metadata.name}) does not match the name on the URL (${name})`, {
+        causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `must be "${name}", the name on the URL` }],
+      });
+    }
+    const warnings = unknownFieldWarnings(unknownFields, q.fieldValidation);
+    const updated = await this.registry.updateCluster({ cluster: clusterToProto(cluster, true), dryRun });
+    return { body: clusterFromProto(updated), warnings };
+  }
+
+  async patch(name: string, contentType: string | undefined, patch: string, q: WriteQuery): Promise<Cluster> {
+    const dryRun = parseDryRun(q.dryRun);
+    const patchType = patchTypeFromContentType(contentType, [PatchType.Merge, PatchType.Json]);
+    return clusterFromProto(await this.registry.patchCluster({ name, patchType, patch, dryRun }));
+  }
+
+  async delete(name: string, q: WriteQuery, preconditions: { uid?: string; resourceVersion?: string }): Promise<Cluster | DeleteStatus> {
+    const dryRun = parseDryRun(q.dryRun);
+    const outcome = await this.registry.deleteCluster({ name, preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' }, dryRun });
+    const cluster = clusterFromProto(outcome.cluster ?? {});
+    if (!outcome.deleted) return cluster;
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name, group: CLUSTER_API_GROUP, kind: 'clusters', ...(cluster.metadata.uid ? { uid: cluster.metadata.uid } : {}) },
+    };
+  }
+}

@@ -1,0 +1,84 @@
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { decodeObjectBody, patchBodyText } from '../http/body';
+import { sendWritten, streamWatch } from '../http/responses';
+import { ClustersApiService, ListQuery, WriteQuery } from './clusters-api.service';
+import { REF } from '../openapi/schemas';
+
+const rawBody = (req: Request) => (Buffer.isBuffer(req.body) ? req.body : undefined);
+
+/** /apis/cluster.kubesphere.io/v1alpha1/clusters: each route maps a request to ClustersApiService. */
+@ApiTags('clusters')
+@ApiBearerAuth()
+@ApiResponse({ status: 401, description: 'No or wrong bearer token', schema: REF.Status })
+@Controller('apis/cluster.kubesphere.io/v1alpha1/clusters')
+export class ClustersController {
+  constructor(private readonly api: ClustersApiService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List clusters, or watch them with ?watch=true (newline-delimited WatchEvents)' })
+  @ApiQuery({ name: 'labelSelector', required: false, example: 'env=prod,tier in (a,b)' })
+  @ApiQuery({ name: 'fieldSelector', required: false, example: 'metadata.name=member-1' })
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiQuery({ name: 'continue', required: false })
+  @ApiQuery({ name: 'watch', required: false, type: Boolean })
+  @ApiQuery({ name: 'resourceVersion', required: false, description: 'with watch: resume after this version (410 Expired if too old)' })
+  @ApiQuery({ name: 'allowWatchBookmarks', required: false, type: Boolean })
+  @ApiResponse({ status: 200, schema: REF.ClusterList })
+  async list(@Query() q: ListQuery & { watch?: string }, @Res() res: Response): Promise<void> {
+    if (q.watch === 'true' || q.watch === '1') return streamWatch(res, this.api.watch(q));
+    res.json(await this.api.list(q));
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create (import) a cluster; an import job is queued' })
+  @ApiConsumes('application/json', 'application/yaml')
+  @ApiBody({ schema: REF.Cluster })
+  @ApiQuery({ name: 'dryRun', required: false, enum: ['All'] })
+  @ApiQuery({ name: 'fieldValidation', required: false, enum: ['Ignore', 'Warn', 'Strict'] })
+  @ApiResponse({ status: 201, schema: REF.Cluster })
+  @ApiResponse({ status: 409, description: 'AlreadyExists', schema: REF.Status })
+  @ApiResponse({ status: 422, description: 'Invalid: details.causes names each bad field', schema: REF.Status })
+  async create(@Req() req: Request, @Query() q: WriteQuery, @Res() res: Response): Promise<void> {
+    sendWritten(res, 201, await this.api.create(decodeObjectBody(rawBody(req), req.headers['content-type']), q));
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'Read a cluster (credentials are never returned)' })
+  @ApiParam({ name: 'name' })
+  @ApiResponse({ status: 200, schema: REF.Cluster })
+  @ApiResponse({ status: 404, schema: REF.Status })
+  get(@Param('name') name: string) {
+    return this.api.get(name);
+  }
+
+  @Put(':name')
+  @ApiOperation({ summary: 'Replace metadata and spec (status is written by the platform only); omitted credentials are kept' })
+  @ApiConsumes('application/json', 'application/yaml')
+  @ApiBody({ schema: REF.Cluster })
+  @ApiResponse({ status: 200, schema: REF.Cluster })
+  @ApiResponse({ status: 409, description: 'Conflict: stale metadata.resourceVersion', schema: REF.Status })
+  async replace(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery, @Res() res: Response): Promise<void> {
+    sendWritten(res, 200, await this.api.replace(name, decodeObjectBody(rawBody(req), req.headers['content-type']), q));
+  }
+
+  @Patch(':name')
+  @ApiOperation({ summary: 'Patch metadata and spec' })
+  @ApiConsumes('application/merge-patch+json', 'application/json-patch+json')
+  @ApiBody({ schema: { type: 'object' } })
+  @ApiResponse({ status: 200, schema: REF.Cluster })
+  @ApiResponse({ status: 415, description: 'Unsupported patch type', schema: REF.Status })
+  patch(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery) {
+    return this.api.patch(name, req.headers['content-type'], patchBodyText(rawBody(req)), q);
+  }
+
+  @Delete(':name')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Delete (unbind) a cluster; returns the object while finalizers remain, else a Success Status' })
+  @ApiResponse({ status: 200, schema: { oneOf: [REF.Cluster, REF.Status] } })
+  delete(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery) {
+    const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? (decodeObjectBody(req.body, req.headers['content-type']) as { preconditions?: { uid?: string; resourceVersion?: string } }) : {};
+    return this.api.delete(name, q, body?.preconditions ?? {});
+  }
+}

@@ -1,0 +1,9 @@
+import 'reflect-metadata';
+import { runMain, startWorkerService, workerConfigShape } from '@flotilla/service-kit';
+import { HEALTH_PROBE } from './service';
+
+export const healthProbeConfigShape = workerConfigShape(HEALTH_PROBE.ports);
+
+export const startHealthProbe = (env: NodeJS.ProcessEnv = process.env) => startWorkerService(HEALTH_PROBE, healthProbeConfigShape, env);
+
+if (require.main === module) void runMain(HEALTH_PROBE.name, () => startHealthProbe());

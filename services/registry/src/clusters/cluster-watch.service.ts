@@ -1,0 +1,234 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Observable, Subscriber } from 'rxjs';
+import {
+  CLUSTER_API_VERSION,
+  CLUSTER_KIND,
+  Cluster,
+  ClusterErrors,
+  ErrorReason,
+  FieldRequirement,
+  FlotillaError,
+  LabelRequirement,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from '@flotilla/domain';
+import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { ClusterChangeEntity } from './cluster.entity';
+import { CHANGE_LISTENER, ChangeListener } from './change-listener';
+import { toCluster } from './cluster.mapper';
+import { ClustersRepository } from './clusters.repository';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface ClusterWatchEvent {
+  type: WatchEventType;
+  object: Cluster;
+}
+
+export interface WatchOptions {
+  resourceVersion?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  allowBookmarks?: boolean;
+}
+
+export const WATCH_TUNING = Symbol('registry.watch-tuning');
+export interface WatchTuning {
+  pollMs: number;
+  bookmarkMs: number;
+  ringSize: number;
+}
+
+const BATCH = 500;
+const SERVER_RV = /^[0-9]{1,19}$/;
+
+interface Watcher {
+  position: bigint;
+  labels: LabelRequirement[];
+  fields: FieldRequirement[];
+  out: Subscriber<ClusterWatchEvent>;
+  catchingUp: boolean;
+  bookmarks?: NodeJS.Timeout;
+}
+
+/**
+ * Fans committed changes out to watchers. One reader follows the change log (woken by
+ * LISTEN/NOTIFY, with a poll as a safety net) into a ring of recent changes; a watcher that
+ * resumes from further back catches up from the database first. A resourceVersion older than
+ * the retained log gets Expired (410), as the Kubernetes API server answers.
+ */
+@Injectable()
+export class ClusterWatchService implements OnApplicationBootstrap {
+  private head = 0n;
+  private ring: ClusterChangeEntity[] = [];
+  private readonly watchers = new Set<Watcher>();
+  private pumping?: Promise<void>;
+  private pumpAgain = false;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly repo: ClustersRepository,
+    @Inject(CHANGE_LISTENER) private readonly listener: ChangeListener,
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(WATCH_TUNING) private readonly tuning: WatchTuning,
+  ) {
+    runtime.shutdown.onDrain('cluster-watchers', async () => this.closeAll());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.head = BigInt(await this.repo.currentResourceVersion());
+    this.listener.onChange(() => this.pump());
+    this.timer = setInterval(() => this.pump(), this.tuning.pollMs);
+    this.timer.unref();
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  watch(options: WatchOptions): Observable<ClusterWatchEvent> {
+    return new Observable<ClusterWatchEvent>((out) => {
+      let watcher: Watcher | undefined;
+      let cancelled = false;
+      this.open(options, out)
+        .then((w) => {
+          if (cancelled) return this.drop(w);
+          watcher = w;
+        })
+        .catch((error: unknown) => out.error(error));
+      return () => {
+        cancelled = true;
+        if (watcher) this.drop(watcher);
+      };
+    });
+  }
+
+  private async open(options: WatchOptions, out: Subscriber<ClusterWatchEvent>): Promise<Watcher> {
+    if (this.closed) throw new FlotillaError(ErrorReason.ServiceUnavailable, 'the registry is shutting down; reconnect to another replica');
+    const labels = parseLabelSelector(options.labelSelector);
+    const fields = parseFieldSelector(options.fieldSelector, ['metadata.name']);
+    const rv = options.resourceVersion ?? '';
+    let position: bigint;
+    if (rv === '' || rv === '0') {
+      // Start with the current state as ADDED events, then follow from that point.
+      const page = await this.repo.currentResourceVersion();
+      position = BigInt(page);
+      const { items } = await this.repo.list({ labels, fields });
+      for (const entity of items) {
+        out.next({ type: 'ADDED', object: toCluster(entity) });
+      }
+    } else {
+      if (!SERVER_RV.test(rv)) {
+        throw new FlotillaError(ErrorReason.BadRequest, `invalid resourceVersion "${rv}": pass a metadata.resourceVersion this server returned`, {
+          causes: [{ reason: 'FieldValueInvalid', field: 'resourceVersion', message: 'not issued by this server' }],
+        });
+      }
+      position = BigInt(rv);
+      const oldest = await this.repo.oldestResumableVersion();
+      const floor = oldest !== undefined ? BigInt(oldest) : this.head;
+      if (position < floor) throw ClusterErrors.watchExpired(rv);
+      await this.pumpNow();
+      if (position > this.head) {
+        throw new FlotillaError(ErrorReason.Timeout, `Too large resource version: ${rv}, current: ${this.head}`, { retryAfterSeconds: 1 });
+      }
+    }
+    const watcher: Watcher = { position, labels, fields, out, catchingUp: false };
+    if (options.allowBookmarks) {
+      watcher.bookmarks = setInterval(() => this.bookmark(watcher), this.tuning.bookmarkMs);
+      watcher.bookmarks.unref();
+    }
+    this.watchers.add(watcher);
+    void this.deliver(watcher);
+    return watcher;
+  }
+
+  private bookmark(w: Watcher): void {
+    if (w.catchingUp) return;
+    w.out.next({
+      type: 'BOOKMARK',
+      object: { apiVersion: CLUSTER_API_VERSION, kind: CLUSTER_KIND, metadata: { name: '', resourceVersion: w.position.toString() }, spec: { connection: { type: '' } } },
+    });
+  }
+
+  private drop(w: Watcher): void {
+    clearInterval(w.bookmarks);
+    this.watchers.delete(w);
+  }
+
+  private matches(w: Watcher, change: ClusterChangeEntity): boolean {
+    const object = change.object as unknown as Cluster;
+    if (!matchesLabels(w.labels, object.metadata.labels)) return false;
+    return w.fields.every((f) => (f.operator === 'In' ? change.name === f.value : change.name !== f.value));
+  }
+
+  private emit(w: Watcher, change: ClusterChangeEntity): void {
+    w.position = BigInt(change.resourceVersion);
+    if (this.matches(w, change)) w.out.next({ type: change.type, object: change.object as unknown as Cluster });
+  }
+
+  /** Sends a watcher what it has not seen: from the ring when it is close, else from the database. */
+  private async deliver(w: Watcher): Promise<void> {
+    if (w.catchingUp || !this.watchers.has(w)) return;
+    const ringStart = this.ring.length > 0 ? BigInt(this.ring[0]!.resourceVersion) : this.head + 1n;
+    if (w.position + 1n < ringStart && w.position < this.head) {
+      w.catchingUp = true;
+      try {
+        while (this.watchers.has(w)) {
+          const rows = await this.repo.changesAfter(w.position.toString(), BATCH);
+          for (const row of rows) this.emit(w, row);
+          if (rows.length < BATCH) break;
+        }
+      } catch (error) {
+        this.drop(w);
+        w.out.error(error);
+        return;
+      } finally {
+        w.catchingUp = false;
+      }
+    }
+    for (const change of this.ring) if (BigInt(change.resourceVersion) > w.position) this.emit(w, change);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pumpNow()
+      .catch((error: unknown) => this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'watch pump failed'))
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  private async pumpNow(): Promise<void> {
+    for (;;) {
+      const rows = await this.repo.changesAfter(this.head.toString(), BATCH);
+      for (const row of rows) {
+        const rv = BigInt(row.resourceVersion);
+        if (rv <= this.head) continue;
+        this.head = rv;
+        this.ring.push(row);
+      }
+      if (this.ring.length > this.tuning.ringSize) this.ring = this.ring.slice(this.ring.length - this.tuning.ringSize);
+      for (const w of this.watchers) void this.deliver(w);
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  private closeAll(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const w of [...this.watchers]) {
+      this.drop(w);
+      w.out.complete();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster } from '@flotilla/domain';
+import { ClusterEntity } from './cluster.entity';
+
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A stored record as the API shows it. The entity holds no credentials, so none can leak here. */
+export function toCluster(e: ClusterEntity): Cluster {
+  const cluster: Cluster = {
+    apiVersion: CLUSTER_API_VERSION,
+    kind: CLUSTER_KIND,
+    metadata: {
+      name: e.name,
+      uid: e.uid,
+      resourceVersion: String(e.resourceVersion),
+      generation: Number(e.generation),
+      creationTimestamp: isoSeconds(e.creationTimestamp),
+    },
+    spec: e.spec,
+    status: e.status,
+  };
+  if (Object.keys(e.labels).length > 0) cluster.metadata.labels = e.labels;
+  if (Object.keys(e.annotations).length > 0) cluster.metadata.annotations = e.annotations;
+  if (e.finalizers.length > 0) cluster.metadata.finalizers = e.finalizers;
+  if (e.deletionTimestamp) cluster.metadata.deletionTimestamp = isoSeconds(e.deletionTimestamp);
+  return cluster;
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { baseConfigShape, configParts, loadConfig } from '@flotilla/config';
+
+export const registryConfigShape = {
+  ...baseConfigShape,
+  HTTP_PORT: configParts.port(8081),
+  GRPC_PORT: configParts.port(50051),
+  DATABASE_URL: configParts.databaseUrl,
+  REDIS_URL: configParts.redisUrl,
+  FLOTILLA_QUEUE_PREFIX: configParts.queuePrefix,
+  FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
+  /** "id:base64key[,id:base64key...]"; the first key encrypts, all decrypt. */
+  FLOTILLA_ENCRYPTION_KEYS: z
+    .string({ error: 'is required: id:base64key of 32 random bytes, e.g. k1:$(openssl rand -base64 32)' })
+    .regex(/^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]+(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]+)*$/, 'must be id:base64key[,id:base64key...], e.g. k1:$(openssl rand -base64 32)'),
+  MIGRATIONS_RUN: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
+  /** How long the change log keeps changes a watch can resume from. */
+  WATCH_RETENTION_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  WATCH_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+  WATCH_BOOKMARK_MS: z.coerce.number().int().min(100).max(600000).default(60000),
+};
+
+export type RegistryConfig = ReturnType<typeof loadRegistryConfig>;
+
+export function loadRegistryConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig('registry', registryConfigShape, env);
+}

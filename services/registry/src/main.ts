@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { registryV1 } from '@flotilla/contracts';
+import { ServiceRuntime, runMain, startService } from '@flotilla/service-kit';
+import { AppModule } from './app.module';
+import { loadRegistryConfig } from './config';
+
+export async function startRegistry(env: NodeJS.ProcessEnv = process.env) {
+  const config = loadRegistryConfig(env);
+  const runtime = new ServiceRuntime('registry', config.LOG_LEVEL);
+  const running = await startService({
+    runtime,
+    module: AppModule.create(runtime, config),
+    config,
+    http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
+    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: [{ package: registryV1.PROTOBUF_PACKAGE, protoFile: registryV1.PROTO_FILE }] },
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
+  return { running, runtime, timeoutMs: config.SHUTDOWN_TIMEOUT_MS };
+}
+
+if (require.main === module) void runMain('registry', () => startRegistry());

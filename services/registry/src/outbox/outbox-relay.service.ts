@@ -1,0 +1,86 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { JOBS, JobName, JobQueue } from '@flotilla/queue';
+import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { OutboxRepository } from './outbox.repository';
+import { CHANGE_LISTENER, ChangeListener } from '../clusters/change-listener';
+
+export const JOB_QUEUE = Symbol('registry.job-queue');
+
+const BATCH = 100;
+const POLL_MS = 1000;
+
+/** Moves jobs from the outbox to BullMQ: at once after a commit, and on a timer as a safety net. */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap {
+  private running = false;
+  private again = false;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(CHANGE_LISTENER) private readonly listener: ChangeListener,
+  ) {
+    runtime.shutdown.onDrain('outbox-relay', async () => {
+      this.stopped = true;
+      clearInterval(this.timer);
+      while (this.running) await new Promise((r) => setTimeout(r, 20));
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.listener.onOutbox(() => this.kick());
+    this.timer = setInterval(() => this.kick(), POLL_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Runs a relay pass now, or right after the one in progress. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.relay()
+      .catch((error: unknown) => this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'outbox relay pass failed'))
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async relay(): Promise<void> {
+    let full = true;
+    while (full && !this.stopped) {
+      let claimed = 0;
+      let anyFailed = false;
+      await this.outbox.withPending(BATCH, async (jobs, done, failed) => {
+        claimed = jobs.length;
+        for (const job of jobs) {
+          const definition = JOBS[job.jobName as JobName];
+          if (!definition) {
+            await failed(job.id, `unknown job ${job.jobName}`);
+            continue;
+          }
+          try {
+            const result = await this.queue.enqueue(definition, job.payload);
+            await done(job.id);
+            this.runtime.logger.debug({ job: job.jobName, jobId: result.jobId, created: result.created }, 'job relayed');
+          } catch (error) {
+            anyFailed = true;
+            await failed(job.id, error instanceof Error ? error.message : String(error));
+          }
+        }
+      });
+      // A failure (Redis down, say) waits for the next timer tick rather than spinning.
+      full = claimed === BATCH && !anyFailed;
+    }
+  }
+}

@@ -47,7 +47,7 @@ export function checkHandlers(service: string, declared: readonly string[], hand
  * (UnrecoverableError: no retries), and never crashes the worker.
  */
 export class WorkerHost {
-  private readonly workers = new Map<string, { worker: Worker; queue: Queue; jobs: string[]; concurrency: number }>();
+  private readonly workers = new Map<string, { worker: Worker; queue: Queue; connection: Redis; jobs: string[]; concurrency: number }>();
 
   constructor(
     private readonly connection: Redis,
@@ -63,8 +63,10 @@ export class WorkerHost {
     for (const [queueName, handlers] of byQueue) {
       const byName = new Map(handlers.map((h) => [h.definition.name, h]));
       const concurrency = this.concurrency[queueName] ?? 10;
+      // A worker blocks its connection waiting for jobs: it gets its own, closed with it.
+      const connection = this.connection.duplicate({ maxRetriesPerRequest: null });
       const worker = new Worker(queueName, async (job: Job) => this.process(queueName, byName, job), {
-        connection: this.connection.duplicate({ maxRetriesPerRequest: null }),
+        connection,
         prefix: this.prefix,
         concurrency,
         autorun: true,
@@ -73,7 +75,7 @@ export class WorkerHost {
         // Connection errors are retried by ioredis; readiness reports them.
       });
       const queue = new Queue(queueName, { connection: this.connection, prefix: this.prefix });
-      this.workers.set(queueName, { worker, queue, jobs: [...byName.keys()], concurrency });
+      this.workers.set(queueName, { worker, queue, connection, jobs: [...byName.keys()], concurrency });
     }
   }
 
@@ -124,6 +126,7 @@ export class WorkerHost {
       [...this.workers.values()].map(async (w) => {
         await w.worker.close();
         await w.queue.close();
+        await w.connection.quit().catch(() => undefined);
       }),
     );
     this.workers.clear();

@@ -11,3 +11,4 @@ export {
 export type { TestDatabase } from './databases';
 export { WORKSPACE_ROOT, preparePlatformEnv, startServiceProcess } from './platform';
 export type { PlatformEnv, ServiceProcess } from './platform';
+export { grpcHealthCheck, grpcReflectionServices } from './grpc';

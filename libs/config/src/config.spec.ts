@@ -1,0 +1,37 @@
+import { ConfigError, baseConfigShape, configParts, describeConfig, loadConfig } from './config';
+
+const shape = { ...baseConfigShape, HTTP_PORT: configParts.port(8081), DATABASE_URL: configParts.databaseUrl, FLOTILLA_INTERNAL_TOKEN: configParts.internalToken };
+
+describe('loadConfig', () => {
+  it('applies defaults and coerces numbers', () => {
+    const config = loadConfig('svc', shape, { FLOTILLA_INTERNAL_TOKEN: 'x'.repeat(32), HTTP_PORT: '9000' });
+    expect(config).toMatchObject({ HTTP_PORT: 9000, LOG_LEVEL: 'info', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/flotilla' });
+  });
+
+  it('names every bad variable, without echoing secret values', () => {
+    try {
+      loadConfig('svc', shape, { HTTP_PORT: '99999', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', FLOTILLA_INTERNAL_TOKEN: 'short-secret' });
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const e = error as ConfigError;
+      expect(e.problems.map((p) => p.variable).sort()).toEqual(['DATABASE_URL', 'FLOTILLA_INTERNAL_TOKEN', 'HTTP_PORT', 'LOG_LEVEL']);
+      expect(e.message).toContain('HTTP_PORT: must be between 1 and 65535');
+      expect(e.message).not.toContain('short-secret');
+    }
+  });
+
+  it('says a missing required variable is required', () => {
+    expect(() => loadConfig('svc', shape, {})).toThrow(/FLOTILLA_INTERNAL_TOKEN: is required/);
+  });
+});
+
+describe('describeConfig', () => {
+  it('hides secrets and URL passwords', () => {
+    expect(describeConfig({ FLOTILLA_ADMIN_TOKEN: 'abc', DATABASE_URL: 'postgres://u:pw@h/db', PORT: 1 })).toEqual({
+      FLOTILLA_ADMIN_TOKEN: '(set, hidden)',
+      DATABASE_URL: 'postgres://u:***@h/db',
+      PORT: 1,
+    });
+  });
+});

@@ -1,0 +1,11 @@
+export { KubeEmulator, ClusterHandle } from './emulator';
+export type { EmulatorOptions, CredentialUser, ErrorRateOptions } from './emulator';
+export type { ClusterSpec, Flavour, NodeSpec, UserKind, HealthEndpoint } from './cluster';
+export { startControlServer } from './control';
+export type { ControlServer } from './control';
+export { ensureKubectl, kubectl, kubectlSpawn, writeKubeconfig, KUBECTL_VERSION } from './kubectl';
+export type { KubectlOptions, KubectlResult } from './kubectl';
+export { applyStrategicMergePatch } from './patch/strategic-merge';
+export { applyMergePatch } from './patch/merge-patch';
+export { applyJsonPatch } from './patch/json-patch';
+export { parseLabelSelector, matchesLabels } from './api/selectors';

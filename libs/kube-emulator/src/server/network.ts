@@ -1,0 +1,138 @@
+/**
+ * Networking for many clusters: each cluster listens on its own 127.0.0.1 port (a plain TCP
+ * server, cheap while idle). Its TLS context is built on the first connection, and decrypted
+ * connections are handed to one shared HTTP/1.1 server.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { VirtualCluster } from '../cluster';
+import { ClusterHttp } from './http';
+
+interface Endpoint {
+  cluster: VirtualCluster;
+  http: ClusterHttp;
+  net: NetServer;
+  tls?: TlsServer;
+  sockets: Set<Socket>;
+  held: Set<Socket>;
+  listening: boolean;
+}
+
+export class Network {
+  private readonly http: HttpServer;
+  private readonly bySocket = new WeakMap<object, Endpoint>();
+  private readonly endpoints = new Map<VirtualCluster, Endpoint>();
+
+  constructor() {
+    this.http = createHttpServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
+    this.http.keepAliveTimeout = 30_000;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const ep = this.bySocket.get(req.socket);
+    if (!ep) {
+      res.destroy();
+      return;
+    }
+    void ep.http.handle(req, res);
+  }
+
+  private tlsFor(ep: Endpoint): TlsServer {
+    if (!ep.tls) {
+      const c = ep.cluster;
+      ep.tls = createTlsServer({ key: c.pki.serverKeyPem, cert: c.pki.serverCertPem, ca: c.pki.caPem, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+      ep.tls.on('secureConnection', (s: TLSSocket) => {
+        this.bySocket.set(s, ep);
+        ep.sockets.add(s);
+        s.on('close', () => ep.sockets.delete(s));
+        this.http.emit('connection', s);
+      });
+      ep.tls.on('tlsClientError', () => undefined);
+    }
+    return ep.tls;
+  }
+
+  async add(cluster: VirtualCluster, port = 0): Promise<void> {
+    const ep: Endpoint = { cluster, http: new ClusterHttp(cluster), net: createNetServer(), sockets: new Set(), held: new Set(), listening: false };
+    ep.net.on('connection', (sock: Socket) => {
+      sock.on('error', () => undefined);
+      if (cluster.mode === 'hang') {
+        ep.held.add(sock);
+        sock.on('close', () => ep.held.delete(sock));
+        return;
+      }
+      ep.sockets.add(sock);
+      sock.on('close', () => ep.sockets.delete(sock));
+      this.tlsFor(ep).emit('connection', sock);
+    });
+    this.endpoints.set(cluster, ep);
+    await this.listen(ep, port);
+  }
+
+  private listen(ep: Endpoint, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      ep.net.once('error', onError);
+      ep.net.listen({ host: '127.0.0.1', port, backlog: 64 }, () => {
+        ep.net.off('error', onError);
+        const addr = ep.net.address();
+        if (addr && typeof addr === 'object') ep.cluster.port = addr.port;
+        ep.listening = true;
+        resolve();
+      });
+    });
+  }
+
+  private closeListener(ep: Endpoint): Promise<void> {
+    if (!ep.listening) return Promise.resolve();
+    ep.listening = false;
+    return new Promise((resolve) => ep.net.close(() => resolve()));
+  }
+
+  private dropConnections(ep: Endpoint): void {
+    for (const fn of ep.http.watchClosers) fn();
+    for (const s of ep.sockets) s.destroy();
+    for (const s of ep.held) s.destroy();
+    ep.sockets.clear();
+    ep.held.clear();
+  }
+
+  /** Connections are refused (the port stops listening) and open ones are reset. */
+  async down(cluster: VirtualCluster): Promise<void> {
+    const ep = this.endpoints.get(cluster);
+    if (!ep) return;
+    cluster.mode = 'down';
+    this.dropConnections(ep);
+    await this.closeListener(ep);
+  }
+
+  /** New connections are accepted but never answered (no TLS handshake); open requests hang. */
+  hang(cluster: VirtualCluster): void {
+    cluster.mode = 'hang';
+  }
+
+  async up(cluster: VirtualCluster): Promise<void> {
+    const ep = this.endpoints.get(cluster);
+    if (!ep) return;
+    const wasHanging = cluster.mode === 'hang';
+    cluster.mode = 'up';
+    if (wasHanging) for (const s of ep.held) s.destroy();
+    if (!ep.listening) await this.listen(ep, cluster.port);
+  }
+
+  async remove(cluster: VirtualCluster): Promise<void> {
+    const ep = this.endpoints.get(cluster);
+    if (!ep) return;
+    this.endpoints.delete(cluster);
+    this.dropConnections(ep);
+    await this.closeListener(ep);
+    cluster.stopTimers();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.endpoints.keys()].map((c) => this.remove(c)));
+    this.http.closeAllConnections();
+    this.http.close();
+  }
+}

@@ -1,0 +1,2 @@
+export { checkServerAddress, kubeconfigError, parseKubeconfig } from './kubeconfig/kubeconfig';
+export type { KubeAuth, KubeconfigPolicy, ResolvedKubeconfig } from './kubeconfig/kubeconfig';

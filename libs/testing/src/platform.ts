@@ -49,9 +49,9 @@ export async function preparePlatformEnv(): Promise<PlatformEnv> {
         case 'provider-import':
           return { ...common, HTTP_PORT: String(ports.importHttp), GRPC_PORT: String(ports.importGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken };
         case 'health-probe':
-          return { ...common, HTTP_PORT: String(ports.probeHttp), GRPC_PORT: String(ports.probeGrpc) };
+          return { ...common, HTTP_PORT: String(ports.probeHttp), GRPC_PORT: String(ports.probeGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken };
         case 'federation-sync':
-          return { ...common, HTTP_PORT: String(ports.syncHttp), GRPC_PORT: String(ports.syncGrpc) };
+          return { ...common, HTTP_PORT: String(ports.syncHttp), GRPC_PORT: String(ports.syncGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken };
       }
     },
     async cleanup() {

@@ -117,7 +117,7 @@ export class ClustersService {
     const { cluster: valid } = validateClusterInput(input, 'create');
     const { cluster, credentials } = splitCredentials(valid);
     const now = new Date();
-    let status: ClusterStatus = {};
+    const status: ClusterStatus = {};
     status.conditions = setCondition(
       setCondition(undefined, { type: ClusterConditionType.Initialized, status: 'False', reason: 'Pending', message: 'waiting for the import job' }, now),
       { type: ClusterConditionType.Ready, status: 'Unknown', reason: 'Importing', message: 'the cluster has not been probed yet' },

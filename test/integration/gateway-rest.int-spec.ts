@@ -179,6 +179,11 @@ describe('gateway REST API (registry and real Postgres behind it)', () => {
     expect(event).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: 'm1', labels: { watched: 'yes' } } } });
     expect(text).not.toContain('GATEWAY-SECRET-TOKEN-42');
     controller.abort();
+    // timeoutSeconds ends the stream by itself, as the API server does.
+    const timed = await fetch(`${base}${PATH}?watch=true&timeoutSeconds=1`, { headers: { authorization: `Bearer ${platform.adminToken}` } });
+    const lines = (await timed.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+    expect(lines.map((l) => `${l.type} ${l.object.metadata.name}`)).toEqual(['ADDED from-yaml', 'ADDED m1']); // the current state, then the end
+    expect((await call('GET', `${PATH}?watch=true&timeoutSeconds=soon`)).json.details.causes[0].field).toBe('timeoutSeconds');
     const expired = await call('GET', `${PATH}?watch=true&resourceVersion=abc`);
     expect([expired.status, expired.json.reason]).toEqual([400, 'BadRequest']);
   });

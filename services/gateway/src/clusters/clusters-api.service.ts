@@ -21,6 +21,7 @@ export interface ListQuery {
   continue?: string;
   resourceVersion?: string;
   allowWatchBookmarks?: string;
+  timeoutSeconds?: string;
 }
 
 export interface WriteQuery {
@@ -107,6 +108,13 @@ export class ClustersApiService {
     if (page.metadata?.continue) metadata.continue = page.metadata.continue;
     if (page.metadata?.remainingItemCount) metadata.remainingItemCount = Number(page.metadata.remainingItemCount);
     return { apiVersion: CLUSTER_API_VERSION, kind: CLUSTER_LIST_KIND, metadata, items: (page.items ?? []).map((c) => clusterFromProto(c)) };
+  }
+
+  /** The watch's timeoutSeconds, validated (undefined: the stream stays open until the client leaves). */
+  watchTimeout(q: ListQuery): number | undefined {
+    if (q.timeoutSeconds === undefined || q.timeoutSeconds === '') return undefined;
+    if (!/^\d{1,6}$/.test(q.timeoutSeconds)) throw badQuery('timeoutSeconds', `Invalid value: "${q.timeoutSeconds}": must be a whole number of seconds`);
+    return Number(q.timeoutSeconds);
   }
 
   watch(q: ListQuery): Observable<{ type: string; object: Cluster }> {

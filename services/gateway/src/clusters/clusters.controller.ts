@@ -26,8 +26,9 @@ export class ClustersController {
   @ApiQuery({ name: 'resourceVersion', required: false, description: 'with watch: resume after this version (410 Expired if too old)' })
   @ApiQuery({ name: 'allowWatchBookmarks', required: false, type: Boolean })
   @ApiResponse({ status: 200, schema: REF.ClusterList })
+  @ApiQuery({ name: 'timeoutSeconds', required: false, type: Number, description: 'with watch: end the stream after this many seconds' })
   async list(@Query() q: ListQuery & { watch?: string }, @Res() res: Response): Promise<void> {
-    if (q.watch === 'true' || q.watch === '1') return streamWatch(res, this.api.watch(q));
+    if (q.watch === 'true' || q.watch === '1') return streamWatch(res, this.api.watch(q), this.api.watchTimeout(q));
     res.json(await this.api.list(q));
   }
 

@@ -13,8 +13,10 @@ export function sendWritten<T>(res: Response, code: number, written: Written<T>)
  * Streams watch events as newline-delimited JSON, as the Kubernetes API server does. An error
  * before the first event is a plain Status response; after it, an ERROR event carrying the Status.
  */
-export function streamWatch(res: Response, events: Observable<unknown>): Promise<void> {
+export function streamWatch(res: Response, events: Observable<unknown>, timeoutSeconds?: number): Promise<void> {
   return new Promise<void>((resolve) => {
+    // Like the API server: the stream ends after timeoutSeconds, and the client watches again.
+    const endTimer = timeoutSeconds !== undefined ? setTimeout(() => finish(), timeoutSeconds * 1000) : undefined;
     let started = false;
     const start = () => {
       if (started) return;
@@ -24,6 +26,17 @@ export function streamWatch(res: Response, events: Observable<unknown>): Promise
       res.flushHeaders();
     };
     const startTimer = setTimeout(start, 250);
+    const subscriptions: { unsubscribe(): void }[] = [];
+    const finish = () => {
+      clearTimeout(startTimer);
+      clearTimeout(endTimer);
+      for (const s of subscriptions) s.unsubscribe();
+      if (!res.writableEnded) {
+        start();
+        res.end();
+      }
+      resolve();
+    };
     const subscription = events.subscribe({
       next: (event) => {
         start();
@@ -31,22 +44,15 @@ export function streamWatch(res: Response, events: Observable<unknown>): Promise
       },
       error: (error: unknown) => {
         clearTimeout(startTimer);
+        clearTimeout(endTimer);
         const status = toKubeStatus(error);
         if (!started) res.status(status.code).type('application/json').send(JSON.stringify(status));
         else res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
         resolve();
       },
-      complete: () => {
-        clearTimeout(startTimer);
-        start();
-        res.end();
-        resolve();
-      },
+      complete: () => finish(),
     });
-    res.on('close', () => {
-      clearTimeout(startTimer);
-      subscription.unsubscribe();
-      resolve();
-    });
+    subscriptions.push(subscription);
+    res.on('close', () => finish());
   });
 }

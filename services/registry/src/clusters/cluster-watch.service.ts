@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Gauge } from 'prom-client';
 import { Observable, Subscriber } from 'rxjs';
 import {
   CLUSTER_API_VERSION,
@@ -78,6 +79,15 @@ export class ClusterWatchService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    const watchers = this.watchers;
+    new Gauge({
+      name: 'flotilla_registry_watchers',
+      help: 'Open WatchClusters streams on this registry replica',
+      registers: [this.runtime.metrics.registry],
+      collect() {
+        this.set(watchers.size);
+      },
+    });
     this.head = BigInt(await this.repo.currentResourceVersion());
     this.listener.onChange(() => this.pump());
     this.timer = setInterval(() => this.pump(), this.tuning.pollMs);

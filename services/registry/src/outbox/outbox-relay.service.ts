@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Gauge } from 'prom-client';
 import { JOBS, JobName, JobQueue } from '@flotilla/queue';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import { OutboxRepository } from './outbox.repository';
@@ -31,6 +32,15 @@ export class OutboxRelayService implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
+    const outbox = this.outbox;
+    new Gauge({
+      name: 'flotilla_outbox_pending_jobs',
+      help: 'Jobs written to the outbox and not yet relayed to the queue (grows while Redis is unreachable)',
+      registers: [this.runtime.metrics.registry],
+      async collect() {
+        this.set(await outbox.pendingCount().catch(() => -1));
+      },
+    });
     this.listener.onOutbox(() => this.kick());
     this.timer = setInterval(() => this.kick(), POLL_MS);
     this.timer.unref();

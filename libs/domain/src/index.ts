@@ -31,3 +31,38 @@ export type { LabelRequirement } from './selectors/label-selector';
 export { parseFieldSelector } from './selectors/field-selector';
 export type { FieldRequirement } from './selectors/field-selector';
 export { PatchType, applyJsonPatch, applyMergePatch, patchTypeFromContentType } from './patch/patch';
+export {
+  HealthReason,
+  IDENTITY_MISMATCH_CONDITION,
+  PROBE_INTERVAL_ANNOTATION,
+  advanceHealth,
+  certificateExpiresWithin,
+  classifyProbe,
+  initialHealthState,
+  nextProbeDelay,
+  parseProbeInterval,
+} from './health/health';
+export type {
+  BackoffConfig,
+  HealthState,
+  HealthTransition,
+  HysteresisConfig,
+  ProbeClassification,
+  ProbeObservation,
+  ProbeVerdict,
+  ReadyState,
+} from './health/health';
+export { statusAfterProbe, statusDiffers } from './health/health-status';
+export type { ProbeStatusInput } from './health/health-status';
+export {
+  IMPORT_JOB_KIND,
+  IMPORT_JOB_LIST_KIND,
+  ImportAnnotations,
+  MEMBER_UID_LABEL,
+  SERVICE_ACCOUNT_CREDENTIALS,
+  UNBIND_FINALIZER,
+  importJobName,
+} from './imports/import';
+export type { ImportJob, ImportJobOrphan, ImportJobState, ImportJobStep, ImportJobType } from './imports/import';
+export { CLUSTER_EVENTS_PER_CLUSTER, CLUSTER_EVENT_RETENTION_DAYS, clusterEventFromTransition } from './health/cluster-event';
+export type { ClusterEvent } from './health/cluster-event';

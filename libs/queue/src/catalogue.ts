@@ -6,11 +6,14 @@ import { z } from 'zod';
  */
 export enum QueueName {
   ClusterImport = 'cluster-import',
+  ClusterRemoval = 'cluster-removal',
 }
 
 export enum JobName {
   /** Import a newly created cluster: validate, detect the provider, bring it to Ready. */
   ClusterImport = 'cluster.import',
+  /** Unbind a cluster marked for deletion: clean the member, then drop the unbind finalizer. */
+  ClusterRemove = 'cluster.remove',
 }
 
 const dnsLabel = z
@@ -37,8 +40,15 @@ export const clusterImportPayload = z.strictObject({
 });
 export type ClusterImportPayload = z.infer<typeof clusterImportPayload>;
 
+export const clusterRemovePayload = z.strictObject({
+  name: dnsLabel,
+  uid: z.uuid('must be the cluster uid (a UUID)'),
+});
+export type ClusterRemovePayload = z.infer<typeof clusterRemovePayload>;
+
 export interface JobPayloads {
   [JobName.ClusterImport]: ClusterImportPayload;
+  [JobName.ClusterRemove]: ClusterRemovePayload;
 }
 
 export const JOBS: { [N in JobName]: JobDefinition<JobPayloads[N]> } = {
@@ -48,6 +58,14 @@ export const JOBS: { [N in JobName]: JobDefinition<JobPayloads[N]> } = {
     schema: clusterImportPayload,
     idempotencyKey: (p) => `${JobName.ClusterImport}.${p.uid}`,
     attempts: 5,
+    backoffMs: 2000,
+  },
+  [JobName.ClusterRemove]: {
+    name: JobName.ClusterRemove,
+    queue: QueueName.ClusterRemoval,
+    schema: clusterRemovePayload,
+    idempotencyKey: (p) => `${JobName.ClusterRemove}.${p.uid}`,
+    attempts: 10,
     backoffMs: 2000,
   },
 };

@@ -1,5 +1,5 @@
-export { JOBS, JobName, QueueName, clusterImportPayload } from './catalogue';
-export type { ClusterImportPayload, JobDefinition, JobPayloads } from './catalogue';
+export { JOBS, JobName, QueueName, clusterImportPayload, clusterRemovePayload } from './catalogue';
+export type { ClusterImportPayload, ClusterRemovePayload, JobDefinition, JobPayloads } from './catalogue';
 export { InvalidJobPayloadError, parsePayload } from './payload';
 export { JobQueue } from './job-queue';
 export type { EnqueueResult } from './job-queue';

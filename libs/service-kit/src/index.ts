@@ -14,3 +14,5 @@ export type { KubeStatus } from './status';
 export { REGISTRY_CLIENT, RegistryClient } from './registry-client';
 export { JOB_HANDLERS, REDIS, startWorkerService, workerConfigShape } from './worker-service';
 export type { WorkerConfig, WorkerServiceSpec } from './worker-service';
+export { IMPORT_JOBS_CLIENT, ImportJobsClient } from './import-jobs-client';
+export { CLUSTER_EVENTS_CLIENT, ClusterEventsClient } from './cluster-events-client';

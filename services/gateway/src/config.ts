@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigShape, configParts, loadConfig } from '@flotilla/config';
+import { importEdgeConfigShape } from './imports/import-config';
 
 export const gatewayConfigShape = {
   ...baseConfigShape,
@@ -13,6 +14,7 @@ export const gatewayConfigShape = {
     .min(32, 'must be at least 32 characters, e.g. $(openssl rand -hex 32)'),
   /** Largest request body accepted, in bytes (a kubeconfig may be 1 MiB, base64 makes it larger). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(3 * 1024 * 1024),
+  ...importEdgeConfigShape,
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

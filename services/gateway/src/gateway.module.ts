@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime, grpcReadinessCheck } from '@flotilla/service-kit';
+import { CLUSTER_EVENTS_CLIENT, CONFIG, ClusterEventsClient, IMPORT_JOBS_CLIENT, ImportJobsClient, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime, grpcReadinessCheck } from '@flotilla/service-kit';
 import { ClustersApiService } from './clusters/clusters-api.service';
 import { ClustersController } from './clusters/clusters.controller';
 import { GatewayConfig } from './config';
+import { ImportsApiService } from './imports/imports-api.service';
+import { ImportsController } from './imports/imports.controller';
+import { KubeconfigGuard } from './imports/kubeconfig-guard';
+import { ClusterEventsApiService } from './events/cluster-events-api.service';
+import { ClusterEventsController } from './events/cluster-events.controller';
 
 @Module({
-  controllers: [ClustersController],
+  controllers: [ImportsController, ClusterEventsController, ClustersController],
   providers: [
     {
       provide: REGISTRY_CLIENT,
@@ -17,6 +22,27 @@ import { GatewayConfig } from './config';
         return client;
       },
     },
+    {
+      provide: IMPORT_JOBS_CLIENT,
+      inject: [CONFIG, RUNTIME],
+      useFactory: (config: GatewayConfig, runtime: ServiceRuntime) => {
+        const client = new ImportJobsClient(config.REGISTRY_GRPC_URL);
+        runtime.shutdown.onClose('import-jobs-client', async () => client.close());
+        return client;
+      },
+    },
+    {
+      provide: CLUSTER_EVENTS_CLIENT,
+      inject: [CONFIG, RUNTIME],
+      useFactory: (config: GatewayConfig, runtime: ServiceRuntime) => {
+        const client = new ClusterEventsClient(config.REGISTRY_GRPC_URL);
+        runtime.shutdown.onClose('cluster-events-client', async () => client.close());
+        return client;
+      },
+    },
+    ClusterEventsApiService,
+    KubeconfigGuard,
+    ImportsApiService,
     ClustersApiService,
   ],
 })

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { runMain, startWorkerService, workerConfigShape } from '@flotilla/service-kit';
+import { runMain, startWorkerService } from '@flotilla/service-kit';
+import { healthProbeConfigShape as shape } from './config';
 import { HEALTH_PROBE } from './service';
 
-export const healthProbeConfigShape = workerConfigShape(HEALTH_PROBE.ports);
+export const healthProbeConfigShape = shape(HEALTH_PROBE.ports);
 
 export const startHealthProbe = (env: NodeJS.ProcessEnv = process.env) => startWorkerService(HEALTH_PROBE, healthProbeConfigShape, env);
 

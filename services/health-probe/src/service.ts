@@ -1,12 +1,15 @@
 import type { WorkerServiceSpec } from '@flotilla/service-kit';
+import { ProbeService } from './probe.service';
 
 /**
- * health-probe: keeps every member's status true. The prober, scheduler and hysteresis land
- * with issue 5; until then this process runs its gRPC, health and metrics surfaces only.
+ * health-probe: keeps every member's status true (docs/health.md). It consumes no jobs: each
+ * replica learns the fleet from the registry, takes its share by rendezvous hashing over the
+ * live replicas in Redis, and probes on an in-process timer wheel.
  */
 export const HEALTH_PROBE: WorkerServiceSpec = {
   name: 'health-probe',
   ports: { http: 8083, grpc: 50053 },
   declaredJobs: [],
   handlers: [],
+  providers: [ProbeService],
 };

@@ -1,13 +1,9 @@
 import 'reflect-metadata';
-import { configParts } from '@flotilla/config';
-import { runMain, startWorkerService, workerConfigShape } from '@flotilla/service-kit';
+import { runMain, startWorkerService } from '@flotilla/service-kit';
+import { providerImportConfigShape } from './config';
 import { PROVIDER_IMPORT } from './service';
 
-/** provider-import also reads credentials from the registry, so it needs the internal token. */
-export const providerImportConfigShape = {
-  ...workerConfigShape(PROVIDER_IMPORT.ports),
-  FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
-};
+export { providerImportConfigShape };
 
 export const startProviderImport = (env: NodeJS.ProcessEnv = process.env) => startWorkerService(PROVIDER_IMPORT, providerImportConfigShape, env);
 

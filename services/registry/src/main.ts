@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { registryV1 } from '@flotilla/contracts';
+import { eventsV1, importsV1, registryV1 } from '@flotilla/contracts';
 import { ServiceRuntime, runMain, startService } from '@flotilla/service-kit';
 import { AppModule } from './app.module';
 import { loadRegistryConfig } from './config';
@@ -12,7 +12,7 @@ export async function startRegistry(env: NodeJS.ProcessEnv = process.env) {
     module: AppModule.create(runtime, config),
     config,
     http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
-    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: [{ package: registryV1.PROTOBUF_PACKAGE, protoFile: registryV1.PROTO_FILE }] },
+    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: [{ package: registryV1.PROTOBUF_PACKAGE, protoFile: registryV1.PROTO_FILE }, { package: importsV1.PROTOBUF_PACKAGE, protoFile: importsV1.PROTO_FILE }, { package: eventsV1.PROTOBUF_PACKAGE, protoFile: eventsV1.PROTO_FILE }] },
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
   return { running, runtime, timeoutMs: config.SHUTDOWN_TIMEOUT_MS };

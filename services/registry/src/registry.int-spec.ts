@@ -203,9 +203,23 @@ describe('registry (real Postgres and Redis, over gRPC)', () => {
     expect(await reasonOf(client.updateClusterStatus({ name: 'b1', resourceVersion: '1', status: ready('True', 'ClusterReady') }))).toBe(ErrorReason.Conflict);
   });
 
+  it('adds the unbind finalizer at create; DELETE marks the cluster and enqueues its removal through the outbox', async () => {
+    const b2 = await client.getCluster({ name: 'b2' });
+    expect(b2.metadata?.finalizers).toEqual(['cluster.flotilla.io/unbind']);
+    const marked = await client.deleteCluster({ name: 'b2' });
+    expect(marked.deleted).toBe(false);
+    expect(marked.cluster?.metadata?.deletionTimestamp).not.toBe('');
+    const { rows } = await pg.query(`SELECT job_name, payload FROM job_outbox WHERE idempotency_key = $1`, [`cluster.remove.${b2.metadata!.uid}`]);
+    expect(rows).toEqual([{ job_name: 'cluster.remove', payload: { name: 'b2', uid: b2.metadata!.uid } }]);
+    // A second DELETE changes nothing and enqueues nothing more.
+    expect((await client.deleteCluster({ name: 'b2' })).deleted).toBe(false);
+    const again = await pg.query(`SELECT count(*)::int AS n FROM job_outbox WHERE job_name = 'cluster.remove' AND payload->>'name' = 'b2'`);
+    expect(again.rows[0].n).toBe(1);
+  });
+
   it('deletes at once without finalizers, and waits on finalizers when there are some', async () => {
-    const gone = await client.deleteCluster({ name: 'b2' });
-    expect(gone.deleted).toBe(true);
+    // The removal job's last step: dropping the unbind finalizer removes the record.
+    await client.patchCluster({ name: 'b2', patchType: 'application/merge-patch+json', patch: '{"metadata":{"finalizers":null}}' });
     expect(await reasonOf(client.getCluster({ name: 'b2' }))).toBe(ErrorReason.NotFound);
     const { rows } = await pg.query(`SELECT count(*)::int AS n FROM cluster_credentials c LEFT JOIN clusters k ON k.uid = c.cluster_uid WHERE k.uid IS NULL`);
     expect(rows[0].n).toBe(0); // credentials went with the record
@@ -222,25 +236,27 @@ describe('registry (real Postgres and Redis, over gRPC)', () => {
 
     const b3 = await client.getCluster({ name: 'b3' });
     expect(await reasonOf(client.deleteCluster({ name: 'b3', preconditions: { uid: '00000000-0000-0000-0000-000000000000' } }))).toBe(ErrorReason.Conflict);
-    expect((await client.deleteCluster({ name: 'b3', preconditions: { resourceVersion: b3.metadata!.resourceVersion } })).deleted).toBe(true);
+    // b3 carries the unbind finalizer (added at create), so DELETE marks it.
+    expect((await client.deleteCluster({ name: 'b3', preconditions: { resourceVersion: b3.metadata!.resourceVersion } })).deleted).toBe(false);
   });
 
   it('streams changes to watchers, resumes from a resourceVersion, and expires one too old', async () => {
     const start = (await client.listClusters({})).metadata!.resourceVersion!;
-    const events = firstValueFrom(client.watchClusters({ resourceVersion: start, labelSelector: 'env=dev' }).pipe(take(3), toArray()));
+    const events = firstValueFrom(client.watchClusters({ resourceVersion: start, labelSelector: 'env=dev' }).pipe(take(4), toArray()));
     await create(cluster('w1', { env: 'dev' }));
     await create(cluster('w2', { env: 'other' })); // filtered out
     await client.patchCluster({ name: 'w1', patchType: 'application/merge-patch+json', patch: '{"spec":{"description":"x"}}' });
-    await client.deleteCluster({ name: 'w1' });
+    await client.deleteCluster({ name: 'w1' }); // marks it (unbind finalizer)
+    await client.patchCluster({ name: 'w1', patchType: 'application/merge-patch+json', patch: '{"metadata":{"finalizers":null}}' });
     const seen = await events;
-    expect(seen.map((e) => `${e.type} ${e.object?.metadata?.name}`)).toEqual(['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
+    expect(seen.map((e) => `${e.type} ${e.object?.metadata?.name}`)).toEqual(['ADDED w1', 'MODIFIED w1', 'MODIFIED w1', 'DELETED w1']);
     const rvs = seen.map((e) => BigInt(e.object!.metadata!.resourceVersion!));
     expect([...rvs].sort((a, b) => (a < b ? -1 : 1))).toEqual(rvs);
     expect(JSON.stringify(seen)).not.toContain('PLAINTEXT-TOKEN');
 
     // Resuming from the first event's version replays the rest.
-    const resumed = await firstValueFrom(client.watchClusters({ resourceVersion: seen[0]!.object!.metadata!.resourceVersion!, labelSelector: 'env=dev' }).pipe(take(2), toArray()));
-    expect(resumed.map((e) => e.type)).toEqual(['MODIFIED', 'DELETED']);
+    const resumed = await firstValueFrom(client.watchClusters({ resourceVersion: seen[0]!.object!.metadata!.resourceVersion!, labelSelector: 'env=dev' }).pipe(take(3), toArray()));
+    expect(resumed.map((e) => e.type)).toEqual(['MODIFIED', 'MODIFIED', 'DELETED']);
 
     // Without a version: the current state first, as ADDED events.
     const initial = await firstValueFrom(client.watchClusters({ fieldSelector: 'metadata.name=alpha' }).pipe(take(1), toArray()));

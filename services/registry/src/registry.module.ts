@@ -16,6 +16,12 @@ import { REGISTRY_MIGRATIONS } from './migrations';
 import { OutboxEntity } from './outbox/outbox.entity';
 import { JOB_QUEUE, OutboxRelayService } from './outbox/outbox-relay.service';
 import { OutboxRepository } from './outbox/outbox.repository';
+import { ImportJobsGrpcController } from './imports/import-jobs.grpc.controller';
+import { ImportJobsRepository } from './imports/import-jobs.repository';
+import { ImportJobsService } from './imports/import-jobs.service';
+import { ClusterEventsGrpcController } from './events/cluster-events.grpc.controller';
+import { ClusterEventsRepository } from './events/cluster-events.repository';
+import { ClusterEventsService } from './events/cluster-events.service';
 
 const REDIS = Symbol('registry.redis');
 const MIGRATION_LOCK_KEY = 0x6d696772; // "migr"
@@ -49,7 +55,7 @@ async function openDatabase(config: RegistryConfig, runtime: ServiceRuntime): Pr
 }
 
 @Module({
-  controllers: [ClustersGrpcController],
+  controllers: [ClustersGrpcController, ImportJobsGrpcController, ClusterEventsGrpcController],
   providers: [
     {
       provide: REGISTRY_DATA_SOURCE,
@@ -104,6 +110,10 @@ async function openDatabase(config: RegistryConfig, runtime: ServiceRuntime): Pr
     ClusterWatchService,
     OutboxRepository,
     OutboxRelayService,
+    ImportJobsRepository,
+    ImportJobsService,
+    ClusterEventsRepository,
+    ClusterEventsService,
   ],
 })
 export class RegistryModule implements OnApplicationBootstrap {

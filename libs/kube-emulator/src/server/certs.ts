@@ -29,8 +29,12 @@ function oid(dotted: string): Buffer {
   }
   return tlv(0x06, Buffer.from(out));
 }
-function integer(bytes: Buffer): Buffer {
-  const b = bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+/** A DER INTEGER from unsigned big-endian bytes, minimally encoded (X.690 8.3.2): no redundant leading zero. */
+export function integer(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const trimmed = bytes.subarray(start);
+  const b = trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
   return tlv(0x02, b);
 }
 const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
@@ -89,8 +93,9 @@ export function createCertificate(o: CertOptions): string {
     const sans = [...(o.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d, 'ascii'))), ...(o.ips ?? []).map((ip) => tlv(0x87, ipBytes(ip)))];
     if (sans.length) exts.push(ext('2.5.29.17', false, seq(...sans)));
   }
+  // A positive serial of at most 20 octets (RFC 5280 4.1.2.2); integer() encodes it minimally.
   const serial = randomBytes(16);
-  serial[0] &= 0x7f;
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const tbs = seq(
     tlv(0xa0, integer(Buffer.from([2]))),
     integer(serial),

@@ -192,7 +192,8 @@ export function parseKubeconfig(text: string, policy: KubeconfigPolicy = {}): Re
 const BLOCKED_V4 = [{ net: [169, 254], bits: 16 }];
 const BLOCKED_V6 = ['fd00:ec2::254', 'fe80:'];
 
-function blockedAddress(address: string): boolean {
+/** True for link-local and cloud-metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254). */
+export function blockedAddress(address: string): boolean {
   if (isIP(address) === 4) {
     const parts = address.split('.').map(Number);
     return BLOCKED_V4.some((b) => parts[0] === b.net[0] && parts[1] === b.net[1]);

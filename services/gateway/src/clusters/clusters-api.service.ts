@@ -13,6 +13,7 @@ import {
 } from '@flotilla/domain';
 import { clusterFromProto, clusterToProto } from '@flotilla/contracts';
 import { REGISTRY_CLIENT, RegistryClient } from '@flotilla/service-kit';
+import { KubeconfigGuard } from '../imports/kubeconfig-guard';
 
 export interface ListQuery {
   labelSelector?: string;
@@ -27,6 +28,8 @@ export interface ListQuery {
 export interface WriteQuery {
   dryRun?: string | string[];
   fieldValidation?: string;
+  /** DELETE only: finish the host-side removal at once when the member does not answer. */
+  force?: string;
 }
 
 export interface Written<T> {
@@ -85,7 +88,10 @@ function unknownFieldWarnings(unknown: string[], fieldValidation: string | undef
 /** The REST surface's logic: maps Kubernetes-style requests to the registry's gRPC API. */
 @Injectable()
 export class ClustersApiService {
-  constructor(@Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient) {}
+  constructor(
+    @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
+    private readonly kubeconfigs: KubeconfigGuard,
+  ) {}
 
   async get(name: string): Promise<Cluster> {
     return clusterFromProto(await this.registry.getCluster({ name }));
@@ -139,6 +145,7 @@ export class ClustersApiService {
     const dryRun = parseDryRun(q.dryRun);
     const { cluster, unknownFields } = validateClusterInput(body, 'create');
     const warnings = unknownFieldWarnings(unknownFields, q.fieldValidation);
+    await this.kubeconfigs.check(cluster);
     const created = await this.registry.createCluster({ cluster: clusterToProto(cluster, true), dryRun });
     return { body: clusterFromProto(created), warnings };
   }
@@ -152,6 +159,7 @@ export class ClustersApiService {
       });
     }
     const warnings = unknownFieldWarnings(unknownFields, q.fieldValidation);
+    await this.kubeconfigs.check(cluster);
     const updated = await this.registry.updateCluster({ cluster: clusterToProto(cluster, true), dryRun });
     return { body: clusterFromProto(updated), warnings };
   }
@@ -165,7 +173,8 @@ export class ClustersApiService {
   async delete(name: string, q: WriteQuery, preconditions: { uid?: string; resourceVersion?: string }): Promise<Cluster | DeleteStatus> {
     const dryRun = parseDryRun(q.dryRun);
     const outcome = await this.registry.deleteCluster({ name, preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' }, dryRun });
-    const cluster = clusterFromProto(outcome.cluster ?? {});
+    let cluster = clusterFromProto(outcome.cluster ?? {});
+    if (!outcome.deleted && !dryRun && q.force === 'true') cluster = await this.kubeconfigs.forceRemoval(name);
     if (!outcome.deleted) return cluster;
     return {
       kind: 'Status',

@@ -76,6 +76,7 @@ export class ClustersController {
 
   @Delete(':name')
   @HttpCode(200)
+  @ApiQuery({ name: 'force', required: false, type: Boolean, description: 'finish the host-side removal at once when the member does not answer; what is left in it is reported as orphans in the removal job' })
   @ApiOperation({ summary: 'Delete (unbind) a cluster; returns the object while finalizers remain, else a Success Status' })
   @ApiResponse({ status: 200, schema: { oneOf: [REF.Cluster, REF.Status] } })
   delete(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery) {

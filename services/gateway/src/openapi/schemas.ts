@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { CLUSTER_API_VERSION, ClusterConditionType, KNOWN_PROVIDERS } from '@flotilla/domain';
+import { IMPORT_SCHEMAS } from '../imports/import-schemas';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
@@ -8,6 +9,7 @@ export const REF = {
   Cluster: ref('Cluster'),
   ClusterList: ref('ClusterList'),
   Status: ref('Status'),
+  ImportJobList: ref('ImportJobList'),
 };
 
 const objectMeta = {
@@ -130,6 +132,6 @@ export function installOpenApi(app: INestApplication, version: string): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'FLOTILLA_ADMIN_TOKEN' })
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  document.components = { ...document.components, schemas: { ...(document.components?.schemas ?? {}), ...SCHEMAS } as never };
+  document.components = { ...document.components, schemas: { ...(document.components?.schemas ?? {}), ...SCHEMAS, ...IMPORT_SCHEMAS } as never };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
 }

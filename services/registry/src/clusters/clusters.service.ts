@@ -12,6 +12,7 @@ import {
   ErrorReason,
   FlotillaError,
   PatchType,
+  UNBIND_FINALIZER,
   applyJsonPatch,
   applyMergePatch,
   parseFieldSelector,
@@ -128,7 +129,8 @@ export class ClustersService {
       name: cluster.metadata.name,
       labels: cluster.metadata.labels ?? {},
       annotations: cluster.metadata.annotations ?? {},
-      finalizers: cluster.metadata.finalizers ?? [],
+      // DELETE unbinds: the removal job cleans the member, then takes this finalizer off.
+      finalizers: [...new Set([...(cluster.metadata.finalizers ?? []), UNBIND_FINALIZER])],
       generation: '1',
       creationTimestamp: new Date(Math.floor(now.getTime() / 1000) * 1000),
       deletionTimestamp: null,
@@ -268,6 +270,11 @@ export class ClustersService {
         await tx.save(next);
         const shown = toCluster(next);
         await tx.appendChange('MODIFIED', next.resourceVersion, next.uid, next.name, shown as unknown as Record<string, unknown>);
+        if (next.finalizers.includes(UNBIND_FINALIZER)) {
+          const removeJob = JOBS[JobName.ClusterRemove];
+          const payload = parsePayload(removeJob.name, removeJob.schema, { name: next.name, uid: next.uid });
+          await tx.addJob(removeJob.name, payload, removeJob.idempotencyKey(payload));
+        }
         return { deleted: false, cluster: shown };
       }
       if (dryRun) return { deleted: true, cluster: toCluster(current) };

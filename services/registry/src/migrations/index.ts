@@ -1,4 +1,6 @@
 import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
+import { ImportJobs1764100000000 } from './1764100000000-import-jobs';
+import { ClusterEvents1764200000000 } from './1764200000000-cluster-events';
 
 /** Every migration of the registry's schema, oldest first. */
-export const REGISTRY_MIGRATIONS = [InitialSchema1764000000000];
+export const REGISTRY_MIGRATIONS = [InitialSchema1764000000000, ImportJobs1764100000000, ClusterEvents1764200000000];

@@ -1,0 +1,390 @@
+/**
+ * health-probe at fleet scale. Writes (or updates) the "## health-probe" section of bench/RESULTS.md.
+ *
+ *   SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/health-probe.bench.ts \
+ *     --clusters 10000 [--steady 60] [--downs 100] [--blips 200]
+ *
+ * Everything runs on 127.0.0.1, each part in its own process so its CPU and RSS can be read:
+ * - the Kubernetes API emulator, split over two processes (the fd limit is 20000 per process
+ *   and each virtual cluster needs a listening socket plus the probe's connection);
+ * - the registry (from source) on the real Postgres and Redis;
+ * - ONE health-probe replica (from source) with the defaults: 10 s interval, 3 failures to flip,
+ *   1 s first retry backoff.
+ * Measured: the replica's CPU (% of one core) and RSS while it holds every cluster at the interval,
+ * how fresh every cluster's last probe is, single failed probes injected on `--blips` clusters
+ * (5 % error rate on /readyz) and the flips they caused (must be 0), and, after `--downs` members
+ * are made unreachable one by one, the time until the registry shows Ready=False (p50, p99).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
+import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
+import { RegistryClient } from '@flotilla/service-kit';
+import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, def: number) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const CLUSTERS = arg('clusters', 1000);
+const STEADY_S = arg('steady', 60);
+const DOWNS = arg('downs', 100);
+const BLIPS = arg('blips', Math.min(200, Math.floor(CLUSTERS / 10)));
+const RUNS = arg('runs', 1);
+const INTERVAL_MS = 10_000;
+let leftOut = 0;
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', ...args], {
+    cwd: WORKSPACE_ROOT,
+    env: { PATH: process.env.PATH, SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'tsconfig.json'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  return { child, out: () => out };
+}
+
+/** utime+stime in seconds and RSS in MiB of a process, from /proc. */
+function usage(pid: number): { cpuS: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuS: ticks / 100, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+
+async function metric(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
+    .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+}
+
+async function metricLines(url: string, name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new Map<string, number>();
+  for (const l of text.split('\n')) if (l.startsWith(`${name}{`)) m.set(l.slice(0, l.lastIndexOf(' ')), Number(l.split(' ').pop()));
+  return m;
+}
+
+/** Quantile of a Prometheus histogram between two scrapes, as the upper bound of the bucket it falls in. */
+function histogramQuantile(before: Map<string, number>, after: Map<string, number>, q: number): number {
+  const buckets = [...after.entries()]
+    .map(([k, v]) => ({ le: /le="([^"]+)"/.exec(k)?.[1] ?? '', n: v - (before.get(k) ?? 0) }))
+    .filter((b) => b.le)
+    .map((b) => ({ le: b.le === '+Inf' ? Infinity : Number(b.le), n: b.n }))
+    .sort((a, b) => a.le - b.le);
+  const total = buckets[buckets.length - 1]?.n ?? 0;
+  return buckets.find((b) => b.n >= q * total)?.le ?? NaN;
+}
+
+function diffLines(before: Map<string, number>, after: Map<string, number>): string {
+  const parts: string[] = [];
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) parts.push(`${k.replace(/^[^{]*\{/, '').replace(/,?service="[^"]*"/, '').replace(/\}$/, '')}: ${d}`);
+  }
+  return parts.join('; ') || 'none';
+}
+
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) await fn(items[i++]);
+  }));
+}
+
+async function runOnce(): Promise<Result> {
+  const started = Date.now();
+  const out = mkdtempSync(join(tmpdir(), 'flotilla-probe-bench-'));
+  const procs: Proc[] = [];
+  let platform: PlatformEnv | undefined;
+  let client: RegistryClient | undefined;
+  let redis: Redis | undefined;
+  try {
+    // 1. Emulated members, in two processes.
+    // 2 % spare: clusters with unusable generated TLS material are left out (see support/probe-emulator-host.ts).
+    const halves = [Math.ceil(CLUSTERS / 2), Math.floor(CLUSTERS / 2)].filter((n) => n > 0).map((n) => Math.ceil(n * 1.02) + 2);
+    const emus = await Promise.all(
+      halves.map(async (n, i) => {
+        const dir = join(out, `emu-${i}`);
+        const p = run([join(WORKSPACE_ROOT, 'bench/support/probe-emulator-host.ts'), '--clusters', String(n), '--out', dir], {});
+        procs.push(p);
+        await eventually(() => {
+          if (p.child.exitCode !== null) throw new Error(`emulator exited: ${p.out()}`);
+          if (!existsSync(join(dir, 'clusters.json'))) throw new Error('not ready');
+        }, { timeoutMs: 180_000, intervalMs: 500 });
+        const index = JSON.parse(readFileSync(join(dir, 'clusters.json'), 'utf8')) as { control: string; left_out: number; clusters: { name: string; kubeconfig: string; kubeSystemUid: string }[] };
+        return { prefix: `e${i}`, proc: p, ...index };
+      }),
+    );
+    process.stdout.write(`emulators ready (${CLUSTERS} clusters) after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+    // 2. Registry, and every member registered as imported (Initialized=True, Ready=True, uid).
+    platform = await preparePlatformEnv();
+    const registry = run([join(WORKSPACE_ROOT, 'services/registry/src/main.ts')], { ...platform.env('registry'), LOG_LEVEL: 'info' });
+    procs.push(registry);
+    await eventually(async () => expect200(await fetch(`http://127.0.0.1:${platform!.ports.registryHttp}/readyz`)), { timeoutMs: 60_000, intervalMs: 300 });
+    client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
+    const members = emus
+      .flatMap((e) => e.clusters.map((c) => ({ name: `${e.prefix}-${c.name}`, emu: c.name, control: e.control, kubeconfig: c.kubeconfig, uid: c.kubeSystemUid })))
+      .slice(0, CLUSTERS);
+    leftOut = emus.reduce((s, e) => s + e.left_out, 0);
+    if (members.length < CLUSTERS) throw new Error(`only ${members.length} usable emulated clusters`);
+    await pool(members, 32, async (m) => {
+      const c: Cluster = { apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', metadata: { name: m.name }, spec: { connection: { type: 'direct', kubeconfig: m.kubeconfig } } };
+      await client!.createCluster({ cluster: clusterToProto(c, true) });
+      await client!.updateClusterStatus({ name: m.name, resourceVersion: '', status: statusToProto({ uid: m.uid, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', reason: 'ClusterReady' }] }) });
+    });
+    process.stdout.write(`registered after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+    // 3. One health-probe replica with the default probe settings.
+    const probePort = await freePort();
+    const probe = run([join(WORKSPACE_ROOT, 'services/health-probe/src/main.ts')], {
+      ...platform.env('health-probe'),
+      HTTP_PORT: String(probePort),
+      GRPC_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+    });
+    procs.push(probe);
+    const probeUrl = `http://127.0.0.1:${probePort}`;
+    await eventually(async () => expect200(await fetch(`${probeUrl}/readyz`)), { timeoutMs: 60_000, intervalMs: 300 });
+    redis = new Redis(TEST_REDIS_URL);
+    const lastKey = `${platform.queuePrefix}:health-probe:last-probe`;
+    await eventually(async () => {
+      const n = await redis!.hlen(lastKey);
+      if (n < CLUSTERS) throw new Error(`${n} of ${CLUSTERS} probed`);
+    }, { timeoutMs: 120_000, intervalMs: 1000 });
+    const warm = (Date.now() - started) / 1000;
+    process.stdout.write(`every cluster probed once after ${warm.toFixed(1)} s; warming up one more interval\n`);
+    await sleep(INTERVAL_MS);
+
+    // 4. Steady state, with single failed probes injected on BLIPS clusters.
+    const blipMembers = members.slice(0, BLIPS);
+    await pool(blipMembers, 16, async (m) => void (await post(`${m.control}/clusters/${m.emu}/errors`, { pathPrefix: '/readyz', rate: 0.05, code: 500 })));
+    const flipsBefore = await metric(probeUrl, 'flotilla_cluster_transitions_total');
+    const transitionsBefore = await metricLines(probeUrl, 'flotilla_cluster_transitions_total');
+    const durationBefore = await metricLines(probeUrl, 'flotilla_probe_duration_seconds_bucket');
+    const resultsBefore = await metricLines(probeUrl, 'flotilla_probe_total');
+    const failedBefore = await metric(probeUrl, 'flotilla_probe_total', 'result="not_ready"');
+    const probesBefore = await metric(probeUrl, 'flotilla_probe_total');
+    const u0 = usage(probe.child.pid!);
+    const e0 = emus.map((e) => usage(e.proc.child.pid!));
+    const t0 = Date.now();
+    let rssPeak = u0.rssMiB;
+    const samples: number[] = [];
+    while (Date.now() - t0 < STEADY_S * 1000) {
+      await sleep(1000);
+      const u = usage(probe.child.pid!);
+      rssPeak = Math.max(rssPeak, u.rssMiB);
+      samples.push(u.rssMiB);
+    }
+    const u1 = usage(probe.child.pid!);
+    const e1 = emus.map((e) => usage(e.proc.child.pid!));
+    const secs = (Date.now() - t0) / 1000;
+    const cpuPct = ((u1.cpuS - u0.cpuS) / secs) * 100;
+    const emuCpuPct = e1.reduce((s, u, i) => s + (u.cpuS - e0[i].cpuS), 0) / secs * 100;
+    const probeRate = ((await metric(probeUrl, 'flotilla_probe_total')) - probesBefore) / secs;
+    const singleFailures = (await metric(probeUrl, 'flotilla_probe_total', 'result="not_ready"')) - failedBefore;
+    const flips = (await metric(probeUrl, 'flotilla_cluster_transitions_total')) - flipsBefore;
+    const transitionKinds = diffLines(transitionsBefore, await metricLines(probeUrl, 'flotilla_cluster_transitions_total'));
+    const resultKinds = diffLines(resultsBefore, await metricLines(probeUrl, 'flotilla_probe_total'));
+    const durationAfter = await metricLines(probeUrl, 'flotilla_probe_duration_seconds_bucket');
+    const probeP50 = histogramQuantile(durationBefore, durationAfter, 0.5);
+    const probeP99 = histogramQuantile(durationBefore, durationAfter, 0.99);
+    const all = await redis.hgetall(lastKey);
+    const now = Date.now();
+    const ages = Object.values(all).map((t) => (now - Date.parse(t)) / 1000);
+    await pool(blipMembers, 16, async (m) => void (await post(`${m.control}/clusters/${m.emu}/clear-errors`, {})));
+    process.stdout.write(`steady: cpu ${cpuPct.toFixed(1)} %, rss ${u1.rssMiB.toFixed(0)} MiB, ${probeRate.toFixed(0)} probes/s, single failures ${singleFailures}, flips ${flips} (${transitionKinds}); results: ${resultKinds}; probe duration p50 <= ${probeP50} s, p99 <= ${probeP99} s\n`);
+
+    // 5. Members made unreachable one at a time, 100 ms apart; time until the registry says Ready=False.
+    const victims = members.slice(BLIPS, BLIPS + DOWNS);
+    const downAt = new Map<string, number>();
+    const detected = new Map<string, number>();
+    const watch = client.watchClusters({ resourceVersion: '', labelSelector: '', fieldSelector: '', allowBookmarks: false }).subscribe({
+      next: (e) => {
+        if (!e.object) return;
+        const c = clusterFromProto(e.object);
+        const at = downAt.get(c.metadata.name);
+        if (at !== undefined && !detected.has(c.metadata.name) && findCondition(c.status?.conditions, 'Ready')?.status === 'False') detected.set(c.metadata.name, Date.now());
+      },
+      error: () => undefined,
+    });
+    for (const v of victims) {
+      downAt.set(v.name, Date.now());
+      await post(`${v.control}/clusters/${v.emu}/down`, {});
+      await sleep(100);
+    }
+    await eventually(() => {
+      if (detected.size < victims.length) throw new Error(`${detected.size} of ${victims.length} seen`);
+    }, { timeoutMs: 60_000, intervalMs: 500 }).catch(() => undefined);
+    watch.unsubscribe();
+    const detect = victims.filter((v) => detected.has(v.name)).map((v) => (detected.get(v.name)! - downAt.get(v.name)!) / 1000);
+    process.stdout.write(`detection: ${detect.length}/${victims.length}, p50 ${pct(detect, 50).toFixed(1)} s, p99 ${pct(detect, 99).toFixed(1)} s\n`);
+
+    return {
+      cpuPct,
+      rssMiB: u1.rssMiB,
+      rssPeak,
+      emuCpuPct,
+      probeRate,
+      ageP50: pct(ages, 50),
+      ageP99: pct(ages, 99),
+      ageMax: Math.max(...ages),
+      fresh: ages.filter((a) => a <= INTERVAL_MS / 1000 + 1).length,
+      total: ages.length,
+      singleFailures,
+      flips,
+      detect,
+      victims: victims.length,
+      warm,
+      secs,
+      leftOut,
+      transitionKinds,
+      resultKinds,
+      probeP50,
+      probeP99,
+    };
+  } catch (error) {
+    for (const p of procs) process.stderr.write(`--- process ${p.child.pid} (exit ${p.child.exitCode ?? p.child.signalCode}):\n${p.out().slice(-3000)}\n`);
+    throw error;
+  } finally {
+    client?.close();
+    await redis?.quit();
+    for (const p of procs.reverse()) {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGTERM');
+        await Promise.race([new Promise((r) => p.child.once('exit', r)), sleep(15_000)]);
+        if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      }
+    }
+    await platform?.cleanup().catch(() => undefined);
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function expect200(res: Response): void {
+  if (res.status !== 200) throw new Error(`status ${res.status}`);
+}
+
+async function post(url: string, body: unknown): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status >= 300) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Result {
+  cpuPct: number;
+  rssMiB: number;
+  rssPeak: number;
+  emuCpuPct: number;
+  probeRate: number;
+  ageP50: number;
+  ageP99: number;
+  ageMax: number;
+  fresh: number;
+  total: number;
+  singleFailures: number;
+  flips: number;
+  detect: number[];
+  victims: number;
+  warm: number;
+  secs: number;
+  leftOut: number;
+  transitionKinds: string;
+  resultKinds: string;
+  probeP50: number;
+  probeP99: number;
+}
+
+function write(results: Result[]): void {
+  const date = new Date().toISOString().slice(0, 10);
+  const machine = `${cpus().length} cores (nproc), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, shared host (other test runs concurrently)`;
+  const command = `SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/health-probe.bench.ts --clusters ${CLUSTERS} --steady ${STEADY_S} --downs ${DOWNS} --blips ${BLIPS} --runs ${RUNS}`;
+  const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const row = (name: string, unit: string, values: number[], d = 1) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `| ${name} | ${unit} | ${f(pct(sorted, 50), d)} | ${f(sorted[0], d)} | ${f(sorted[sorted.length - 1], d)} | ${values.map((v) => f(v, d)).join(', ')} |`;
+  };
+  const m = (k: (r: Result) => number) => results.map(k);
+  const sub = [
+    `### ${CLUSTERS} clusters, one replica, 10 s interval (${date})`,
+    '',
+    `Machine: ${machine}.`,
+    `Command: \`${command}\` (${results.length} run(s), each from scratch; median, min and max across runs).`,
+    '',
+    '| measure | unit | median | min | max | runs |',
+    '|---|---|---|---|---|---|',
+    row(`replica CPU, steady state (${STEADY_S} s)`, '% of one core', m((r) => r.cpuPct)),
+    row('replica RSS at end of steady state', 'MiB', m((r) => r.rssMiB), 0),
+    row('replica RSS peak', 'MiB', m((r) => r.rssPeak), 0),
+    row('emulator CPU (both processes, context)', '% of one core', m((r) => r.emuCpuPct)),
+    row(`probes per second (target ${CLUSTERS / 10})`, '1/s', m((r) => r.probeRate)),
+    row("age of a cluster's last probe at the end, p99", 's', m((r) => r.ageP99)),
+    row("age of a cluster's last probe at the end, max", 's', m((r) => r.ageMax)),
+    row('clusters probed within the last interval + 1 s', `of ${CLUSTERS}`, m((r) => r.fresh), 0),
+    row(`single failed probes injected (5 % /readyz errors on ${BLIPS} clusters)`, 'probes', m((r) => r.singleFailures), 0),
+    row('flips (Ready transitions) during the steady state', 'flips', m((r) => r.flips), 0),
+    row('probe duration p50 (histogram bucket bound)', 's', m((r) => r.probeP50), 3),
+    row('probe duration p99 (histogram bucket bound)', 's', m((r) => r.probeP99), 3),
+    row(`time to Ready=False after going down, p50 (n=${DOWNS} per run)`, 's', m((r) => pct(r.detect, 50))),
+    row('time to Ready=False after going down, p99', 's', m((r) => pct(r.detect, 99))),
+    row('time to Ready=False after going down, max', 's', m((r) => Math.max(...r.detect))),
+    row('down members seen Ready=False within 60 s', `of ${DOWNS}`, m((r) => r.detect.length), 0),
+    row('emulated clusters left out (emulator TLS infidelity)', 'clusters', m((r) => r.leftOut), 0),
+    row('bench start until every cluster probed once', 's', m((r) => r.warm)),
+    '',
+    ...results.map((r, i) => `Run ${i + 1}: transitions during the steady state: ${r.transitionKinds}. Probe results: ${r.resultKinds}.`),
+    '',
+  ].join('\n');
+  const file = join(__dirname, 'RESULTS.md');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\n';
+  const header = [
+    '## health-probe',
+    '',
+    'Produced by `bench/health-probe.bench.ts` (its header says what each figure means). Emulator (two processes),',
+    'registry and the replica run as separate processes on the same 2 shared cores, with Postgres and Redis; the',
+    'figures are therefore pessimistic for the replica. Flips must be 0: a single failed probe never flips a cluster.',
+    '',
+  ].join('\n');
+  const sectionRe = /## health-probe\n[\s\S]*?(?=\n## (?!#)|$)/;
+  let section = sectionRe.exec(current)?.[0] ?? header;
+  const subRe = new RegExp(`### ${CLUSTERS} clusters, [^\\n]*\\n[\\s\\S]*?(?=\\n### |$)`);
+  section = subRe.test(section) ? section.replace(subRe, sub) : `${section.trimEnd()}\n\n${sub}`;
+  const next = sectionRe.test(current) ? current.replace(sectionRe, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
+  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  process.stdout.write(`${sub}\n`);
+}
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    process.stdout.write(`run ${i + 1} of ${RUNS}\n`);
+    results.push(await runOnce());
+  }
+  write(results);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

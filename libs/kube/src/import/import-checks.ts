@@ -1,0 +1,264 @@
+import { ClusterCondition, ClusterConditionType, ErrorReason, FlotillaError } from '@flotilla/domain';
+import { checkServerAddress, kubeconfigError, parseKubeconfig, ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
+import { MemberClient, MemberUnavailableError, clientCertificateExpiry } from '../member/member-client';
+
+export const KUBECONFIG_FIELD = 'spec.connection.kubeconfig';
+
+/** The marker Flotilla leaves in every member it imports (ADR 0010). */
+export const MARKER_NAMESPACE = 'flotilla-system';
+export const MARKER_NAME = 'flotilla-host';
+
+/** Names of the checks, in the order they run (issue 4). */
+export const IMPORT_CHECKS = [
+  'KubeconfigParses',
+  'ContextUsable',
+  'ServerAnswers',
+  'TLSVerifies',
+  'CredentialsAuthenticate',
+  'CredentialsAuthorize',
+  'VersionAnswers',
+  'NotAlreadyImported',
+  'NotManagedByAnotherHost',
+  'NameFree',
+] as const;
+export type ImportCheck = (typeof IMPORT_CHECKS)[number];
+
+export interface Permission {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+}
+
+/** What Flotilla needs in every member: read its identity and nodes, keep its marker. */
+export const REQUIRED_PERMISSIONS: readonly Permission[] = [
+  { verb: 'get', group: '', resource: 'namespaces' },
+  { verb: 'create', group: '', resource: 'namespaces' },
+  { verb: 'list', group: '', resource: 'nodes' },
+  { verb: 'get', group: '', resource: 'configmaps', namespace: MARKER_NAMESPACE },
+  { verb: 'create', group: '', resource: 'configmaps', namespace: MARKER_NAMESPACE },
+  { verb: 'update', group: '', resource: 'configmaps', namespace: MARKER_NAMESPACE },
+  { verb: 'delete', group: '', resource: 'configmaps', namespace: MARKER_NAMESPACE },
+];
+
+/** And, to create the service account behind a lasting kubeconfig. */
+export const SERVICE_ACCOUNT_PERMISSIONS: readonly Permission[] = [
+  { verb: 'create', group: '', resource: 'serviceaccounts', namespace: MARKER_NAMESPACE },
+  { verb: 'delete', group: '', resource: 'serviceaccounts', namespace: MARKER_NAMESPACE },
+  { verb: 'create', group: '', resource: 'secrets', namespace: MARKER_NAMESPACE },
+  { verb: 'get', group: '', resource: 'secrets', namespace: MARKER_NAMESPACE },
+  { verb: 'delete', group: '', resource: 'secrets', namespace: MARKER_NAMESPACE },
+  { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+  { verb: 'delete', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+];
+
+export interface ImportCheckOptions {
+  name: string;
+  kubeconfig: string;
+  context?: string;
+  allowInsecureSkipTlsVerify?: boolean;
+  allowProxyUrl?: boolean;
+  serverAllowList?: readonly string[];
+  connectTimeoutMs?: number;
+  /** This host's identity, written in and compared with the marker. */
+  hostId: string;
+  /** Also require the permissions of the service-account path. */
+  needServiceAccount?: boolean;
+  /** Skip NameFree (the import job runs for a name the registry already holds). */
+  skipNameCheck?: boolean;
+}
+
+/** What the registry knows, asked by checks 8 and 10. */
+export interface ImportLookups {
+  /** The name of the cluster already imported with this kube-system UID, other than `name`. */
+  clusterWithUid(uid: string, exceptName: string): Promise<string | undefined>;
+  nameTaken(name: string): Promise<boolean>;
+}
+
+export interface NodeFacts {
+  name: string;
+  labels: Record<string, string>;
+  providerID?: string;
+}
+
+/** What the checks learned about the member. */
+export interface MemberFacts {
+  resolved: ResolvedKubeconfig;
+  gitVersion: string;
+  kubeSystemUid: string;
+  nodes: NodeFacts[];
+  /** The marker's host id when this host's marker is already there (a re-import). */
+  markerHostId?: string;
+}
+
+export type StepReporter = (check: ImportCheck, index: number) => Promise<void> | void;
+
+const fail = (message: string, field = KUBECONFIG_FIELD, reason = 'FieldValueInvalid') => kubeconfigError(message, field, reason);
+
+export function describePermission(p: Permission): string {
+  return `${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}${p.namespace ? ` in namespace ${p.namespace}` : ' (cluster-wide)'}`;
+}
+
+async function call(client: MemberClient, check: ImportCheck, method: string, path: string, body?: unknown) {
+  try {
+    return await client.request(method, path, body);
+  } catch (error) {
+    if (error instanceof MemberUnavailableError) {
+      throw fail(`${check}: ${error.message}; check that the server address is reachable from the Flotilla host`);
+    }
+    throw error;
+  }
+}
+
+/** Steps 1 and 2, plus the refusal of hostile input; no connection is made. */
+export async function parseForImport(options: ImportCheckOptions): Promise<ResolvedKubeconfig> {
+  if (!options.kubeconfig) throw fail('is required for a direct connection: give the member\'s kubeconfig', KUBECONFIG_FIELD, 'FieldValueRequired');
+  const resolved = parseKubeconfig(options.kubeconfig, {
+    context: options.context,
+    allowInsecureSkipTlsVerify: options.allowInsecureSkipTlsVerify,
+    allowProxyUrl: options.allowProxyUrl,
+  });
+  await checkServerAddress(resolved.server, options.serverAllowList ?? []);
+  if (resolved.proxyUrl) {
+    let proxy: URL;
+    try {
+      proxy = new URL(resolved.proxyUrl);
+    } catch {
+      throw fail(`proxy-url "${resolved.proxyUrl}" is not a URL: use http://host:port`);
+    }
+    if (proxy.protocol !== 'http:') throw fail(`proxy-url must be an http:// proxy (HTTP CONNECT); ${proxy.protocol} proxies are not supported`);
+    await checkServerAddress(resolved.proxyUrl, options.serverAllowList ?? []);
+  }
+  if (resolved.auth.type === 'none') {
+    throw fail(`the user of context "${resolved.contextName}" has no credentials: add a token or client-certificate-data and client-key-data`);
+  }
+  return resolved;
+}
+
+/**
+ * Runs the import checks in order, stopping at the first failure (a FlotillaError naming the
+ * field and the fix). Writes nothing anywhere.
+ */
+export async function runImportChecks(options: ImportCheckOptions, lookups: ImportLookups, report: StepReporter = () => undefined): Promise<MemberFacts> {
+  await report('KubeconfigParses', 0);
+  const resolved = await parseForImport(options);
+  await report('ContextUsable', 1);
+  const client = new MemberClient(resolved, options.connectTimeoutMs ?? 10_000, options.serverAllowList ?? []);
+  try {
+    return await checkMember(client, resolved, options, lookups, report);
+  } finally {
+    client.close();
+  }
+}
+
+async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, options: ImportCheckOptions, lookups: ImportLookups, report: StepReporter): Promise<MemberFacts> {
+  const serverField = `${KUBECONFIG_FIELD}`;
+
+  await report('ServerAnswers', 2);
+  let tls;
+  try {
+    tls = await client.probeTls();
+  } catch (error) {
+    if (error instanceof MemberUnavailableError) {
+      throw fail(`ServerAnswers: ${error.message}: the server ${resolved.server} must answer within ${options.connectTimeoutMs ?? 10_000} ms; check the address and that the Flotilla host can reach it`, serverField);
+    }
+    throw error;
+  }
+
+  await report('TLSVerifies', 3);
+  if (!resolved.insecureSkipTlsVerify && !tls.authorized) {
+    throw fail(
+      `TLSVerifies: the server certificate of ${resolved.server} does not verify against certificate-authority-data (${tls.authorizationError ?? 'unverified'}): give the CA that signs the API server's certificate`,
+      serverField,
+    );
+  }
+
+  await report('CredentialsAuthenticate', 4);
+  const who = await call(client, 'CredentialsAuthenticate', 'GET', '/api');
+  if (who.status === 401) {
+    throw fail(`CredentialsAuthenticate: the credentials of user "${resolved.userName}" are not accepted by the cluster (401 Unauthorized): give a valid token or client certificate`);
+  }
+
+  await report('CredentialsAuthorize', 5);
+  const needed = [...REQUIRED_PERMISSIONS, ...(options.needServiceAccount ? SERVICE_ACCOUNT_PERMISSIONS : [])];
+  const answers = await Promise.all(
+    needed.map(async (p) => {
+      const r = await call(client, 'CredentialsAuthorize', 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, ...(p.namespace ? { namespace: p.namespace } : {}) } },
+      });
+      const allowed = r.status === 201 || r.status === 200 ? (r.body as { status?: { allowed?: boolean } }).status?.allowed === true : false;
+      return { p, allowed };
+    }),
+  );
+  const missing = answers.filter((a) => !a.allowed).map((a) => describePermission(a.p));
+  if (missing.length > 0) {
+    throw new FlotillaError(
+      ErrorReason.Invalid,
+      `${KUBECONFIG_FIELD}: CredentialsAuthorize: user "${resolved.userName}" lacks permissions Flotilla needs: ${missing.join('; ')}. Bind a role granting them (cluster-admin grants all)`,
+      { causes: missing.map((m) => ({ reason: 'FieldValueForbidden', field: KUBECONFIG_FIELD, message: `missing permission: ${m}` })) },
+    );
+  }
+
+  await report('VersionAnswers', 6);
+  const version = await call(client, 'VersionAnswers', 'GET', '/version');
+  const gitVersion = (version.body as { gitVersion?: string }).gitVersion;
+  if (version.status !== 200 || !gitVersion) throw fail(`VersionAnswers: /version answered ${version.status} without a gitVersion: is ${resolved.server} a Kubernetes API server?`);
+
+  await report('NotAlreadyImported', 7);
+  const ns = await call(client, 'NotAlreadyImported', 'GET', '/api/v1/namespaces/kube-system');
+  const kubeSystemUid = (ns.body as { metadata?: { uid?: string } }).metadata?.uid;
+  if (ns.status !== 200 || !kubeSystemUid) throw fail(`NotAlreadyImported: cannot read namespace kube-system (${ns.status}): the credentials must allow get namespaces`);
+  const existing = await lookups.clusterWithUid(kubeSystemUid, options.name);
+  if (existing) {
+    throw new FlotillaError(ErrorReason.AlreadyExists, `${KUBECONFIG_FIELD}: NotAlreadyImported: this member (kube-system UID ${kubeSystemUid}) is already imported as cluster "${existing}": use that cluster, or delete it first`, {
+      name: existing,
+      group: 'cluster.kubesphere.io',
+      kind: 'clusters',
+      causes: [{ reason: 'FieldValueDuplicate', field: KUBECONFIG_FIELD, message: `the member is already imported as cluster "${existing}"` }],
+    });
+  }
+
+  await report('NotManagedByAnotherHost', 8);
+  const marker = await call(client, 'NotManagedByAnotherHost', 'GET', `/api/v1/namespaces/${MARKER_NAMESPACE}/configmaps/${MARKER_NAME}`);
+  let markerHostId: string | undefined;
+  if (marker.status === 200) {
+    const hostId = (marker.body as { data?: Record<string, string> }).data?.hostId ?? '';
+    if (hostId !== options.hostId) {
+      throw fail(
+        `NotManagedByAnotherHost: the member is managed by another host ("${hostId}", ConfigMap ${MARKER_NAMESPACE}/${MARKER_NAME}): remove it from that host first, or delete the ConfigMap if that host is gone`,
+      );
+    }
+    markerHostId = hostId;
+  }
+
+  if (!options.skipNameCheck) {
+    await report('NameFree', 9);
+    if (await lookups.nameTaken(options.name)) {
+      throw new FlotillaError(ErrorReason.AlreadyExists, `metadata.name: NameFree: clusters.cluster.kubesphere.io "${options.name}" already exists: choose another name`, {
+        name: options.name,
+        group: 'cluster.kubesphere.io',
+        kind: 'clusters',
+        causes: [{ reason: 'FieldValueDuplicate', field: 'metadata.name', message: `a cluster named "${options.name}" already exists` }],
+      });
+    }
+  }
+
+  const nodeList = await call(client, 'CredentialsAuthorize', 'GET', '/api/v1/nodes');
+  const items = ((nodeList.body as { items?: { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { providerID?: string } }[] }).items ?? []);
+  const nodes = items.map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {}, ...(n.spec?.providerID ? { providerID: n.spec.providerID } : {}) }));
+  return { resolved, gitVersion, kubeSystemUid, nodes, ...(markerHostId ? { markerHostId } : {}) };
+}
+
+const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
+
+/** KubeConfigCertExpiresInSevenDays, computed from the kubeconfig's client certificate. */
+export function kubeconfigCertCondition(resolved: ResolvedKubeconfig, now = new Date()): ClusterCondition {
+  const type = ClusterConditionType.KubeConfigCertExpiresInSevenDays;
+  const expiry = clientCertificateExpiry(resolved);
+  if (!expiry) return { type, status: 'False', reason: 'NoClientCertificate', message: 'the kubeconfig authenticates without a client certificate' };
+  const soon = expiry.getTime() - now.getTime() < SEVEN_DAYS_MS;
+  return { type, status: soon ? 'True' : 'False', reason: soon ? 'CertificateExpiresSoon' : 'CertificateValid', message: `the client certificate expires at ${expiry.toISOString()}` };
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { configParts } from '@flotilla/config';
+import { workerConfigShape } from '@flotilla/service-kit';
+
+const ms = (def: number, min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(def);
+
+/** health-probe configuration; every variable is described in docs/health.md. */
+export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
+  return {
+    ...workerConfigShape(ports),
+    FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
+    PROBE_INTERVAL_MS: ms(10_000, 200, 3_600_000),
+    PROBE_TIMEOUT_MS: ms(5_000, 50, 60_000),
+    PROBE_FAILURE_THRESHOLD: ms(3, 1, 100),
+    PROBE_SUCCESS_THRESHOLD: ms(1, 1, 100),
+    PROBE_CONCURRENCY: ms(200, 1, 10_000),
+    PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
+    /** A replica not heard from for this long is dead; its clusters move to the others. */
+    PROBE_LEASE_TTL_MS: ms(8_000, 300, 600_000),
+    PROBE_LEASE_HEARTBEAT_MS: ms(2_000, 100, 60_000),
+    /** How often lastProbeTime is flushed to Redis (batched). */
+    PROBE_LAST_SEEN_FLUSH_MS: ms(1_000, 100, 60_000),
+    /** This replica's id in the membership set; defaults to a random UUID per process. */
+    PROBE_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, dots, dashes or underscores').optional(),
+    /** Stream entries kept for automation (XADD MAXLEN ~). */
+    PROBE_EVENT_STREAM_MAXLEN: ms(10_000, 100, 10_000_000),
+  };
+}
+
+export type HealthProbeConfig = z.infer<z.ZodObject<ReturnType<typeof healthProbeConfigShape>>>;

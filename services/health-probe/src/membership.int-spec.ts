@@ -1,0 +1,60 @@
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL, testQueuePrefix } from '@flotilla/testing';
+import { ReplicaMembership, rendezvousOwner } from './membership';
+
+describe('ReplicaMembership (real Redis)', () => {
+  let redis: Redis;
+  let queue: { prefix: string; cleanup(): Promise<void> };
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+    queue = testQueuePrefix();
+  });
+  afterAll(async () => {
+    await queue.cleanup();
+    await redis.quit();
+  });
+
+  it('agrees on owners across replicas, forgets a silent one after the TTL, and a leaving one at once', async () => {
+    const opts = { keyPrefix: queue.prefix, ttlMs: 600, heartbeatMs: 100 };
+    const a = new ReplicaMembership(redis, { ...opts, replicaId: 'a' });
+    const b = new ReplicaMembership(redis, { ...opts, replicaId: 'b' });
+    const c = new ReplicaMembership(redis, { ...opts, replicaId: 'c' });
+    await a.beat();
+    await b.beat();
+    await c.beat();
+    await a.beat();
+    await b.beat();
+    expect(a.liveReplicas()).toEqual(['a', 'b', 'c']);
+    const names = Array.from({ length: 50 }, (_, i) => `c-${i}`);
+    for (const n of names) expect([a, b, c].filter((r) => r.owns(n))).toHaveLength(1);
+    // c falls silent: after the TTL the others drop it and share its clusters.
+    await new Promise((r) => setTimeout(r, 700));
+    await b.beat();
+    await a.beat();
+    await b.beat();
+    expect(a.liveReplicas()).toEqual(['a', 'b']);
+    for (const n of names) expect([a, b].filter((r) => r.owns(n))).toHaveLength(1);
+    // b leaves gracefully: gone at the next beat of a.
+    await b.stop();
+    await a.beat();
+    expect(a.liveReplicas()).toEqual(['a']);
+    expect(names.every((n) => a.owns(n))).toBe(true);
+    expect(rendezvousOwner('x', [])).toBeUndefined();
+    await a.stop();
+  });
+
+  it('fences itself when it cannot heartbeat, and tells its listeners again when the fence lifts', async () => {
+    const m = new ReplicaMembership(redis, { keyPrefix: `${queue.prefix}-fence`, ttlMs: 400, heartbeatMs: 100, replicaId: 'solo' });
+    const seen: number[] = [];
+    m.onChange((live) => seen.push(live.length));
+    await m.beat();
+    expect(m.owns('x')).toBe(true);
+    await new Promise((r) => setTimeout(r, 250)); // longer than TTL/2 without a beat: fenced
+    expect(m.owns('x')).toBe(false);
+    seen.length = 0;
+    await m.beat(); // same live set as before, but the fence lifted: listeners must hear of it
+    expect(m.owns('x')).toBe(true);
+    expect(seen).toEqual([1]);
+    await m.stop();
+  });
+});

@@ -1,0 +1,169 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { Cluster, ClusterStatus } from '@flotilla/domain';
+import { clusterFromProto, statusToProto } from '@flotilla/contracts';
+import { ClusterProber, ResolvedKubeconfig, parseKubeconfig } from '@flotilla/kube';
+import { CONFIG, ClusterEventsClient, REDIS, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime } from '@flotilla/service-kit';
+import type { HealthProbeConfig } from './config';
+import { FleetWatcher } from './fleet';
+import { ReplicaMembership } from './membership';
+import { ProbeScheduler, Prober } from './scheduler';
+import { HealthEventPublisher } from './events';
+
+/**
+ * Wires the parts: the fleet from the registry, ownership from Redis membership, the probe
+ * scheduler, status writes through the registry, events, last-probe times and metrics.
+ */
+@Injectable()
+export class ProbeService implements OnApplicationBootstrap {
+  readonly membership: ReplicaMembership;
+  readonly scheduler: ProbeScheduler;
+  private readonly fleet: FleetWatcher;
+  private readonly known = new Map<string, Cluster>();
+  private readonly lastSeen = new Map<string, string>();
+  private readonly events: HealthEventPublisher;
+  private flushTimer?: NodeJS.Timeout;
+  private startTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: HealthProbeConfig,
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
+  ) {
+    const registers = [runtime.metrics.registry];
+    const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
+    const failures = new Counter({ name: 'flotilla_probe_failures_total', help: 'Failed cluster probes by result', labelNames: ['result'], registers });
+    const duration = new Histogram({
+      name: 'flotilla_probe_duration_seconds',
+      help: 'Duration of one cluster probe (all its requests)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const transitions = new Counter({ name: 'flotilla_cluster_transitions_total', help: 'Ready transitions written', labelNames: ['to', 'reason'], registers });
+    const prefix = config.FLOTILLA_QUEUE_PREFIX;
+    this.membership = new ReplicaMembership(redis, { keyPrefix: prefix, ttlMs: config.PROBE_LEASE_TTL_MS, heartbeatMs: config.PROBE_LEASE_HEARTBEAT_MS, replicaId: config.PROBE_REPLICA_ID });
+    const eventStore = new ClusterEventsClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
+    runtime.shutdown.onClose('cluster-events-client', async () => eventStore.close());
+    this.events = new HealthEventPublisher(redis, prefix, config.PROBE_EVENT_STREAM_MAXLEN, eventStore);
+    const log = runtime.logger;
+    this.scheduler = new ProbeScheduler(
+      {
+        intervalMs: config.PROBE_INTERVAL_MS,
+        timeoutMs: config.PROBE_TIMEOUT_MS,
+        failureThreshold: config.PROBE_FAILURE_THRESHOLD,
+        successThreshold: config.PROBE_SUCCESS_THRESHOLD,
+        concurrency: config.PROBE_CONCURRENCY,
+        retryBackoffMs: config.PROBE_RETRY_BACKOFF_MS,
+      },
+      {
+        createProber: (c) => this.createProber(c),
+        writeStatus: (name, status) => this.writeStatus(name, status),
+        recordTransition: async (c, t, at) => {
+          transitions.inc({ to: t.to, reason: t.reason });
+          log.info({ cluster: c.metadata.name, from: t.from, to: t.to, reason: t.reason }, 'cluster Ready transition');
+          await this.events.publish(c, t, at);
+        },
+        owns: (name) => this.membership.owns(name),
+        probed: (name, at) => void this.lastSeen.set(name, at.toISOString()),
+        observe: (result, seconds) => {
+          probes.inc({ result });
+          if (result !== 'success') failures.inc({ result });
+          duration.observe(seconds);
+        },
+        onError: (name, stage, error) => log.warn({ cluster: name, stage, err: safeMessage(error) }, 'probe step failed'),
+      },
+    );
+    const scheduler = this.scheduler;
+    new Gauge({
+      name: 'flotilla_clusters',
+      help: 'Clusters this replica probes, by state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        for (const [state, n] of Object.entries(scheduler.counts())) this.set({ state }, n);
+      },
+    });
+    this.fleet = new FleetWatcher(
+      registry,
+      {
+        upsert: (c) => {
+          this.known.set(c.metadata.name, c);
+          this.scheduler.upsert(c);
+        },
+        remove: (name) => {
+          this.known.delete(name);
+          this.scheduler.remove(name);
+        },
+        resync: (names) => {
+          for (const name of [...this.known.keys()]) if (!names.has(name)) {
+            this.known.delete(name);
+            this.scheduler.remove(name);
+          }
+        },
+      },
+      (error) => log.warn({ err: safeMessage(error) }, 'cluster watch ended; re-listing'),
+    );
+    this.membership.onChange(() => this.scheduler.rebalance(this.known.values()));
+    runtime.shutdown.onDrain('health-probe', () => this.stop());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.membership.start();
+    // Wait one heartbeat so that the other replicas have seen this one before it takes clusters.
+    this.startTimer = setTimeout(() => {
+      this.scheduler.start();
+      void this.fleet.start();
+    }, this.config.PROBE_LEASE_HEARTBEAT_MS);
+    this.flushTimer = setInterval(() => void this.flushLastSeen(), this.config.PROBE_LAST_SEEN_FLUSH_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.startTimer) clearTimeout(this.startTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.fleet.stop();
+    await this.membership.stop();
+    await this.scheduler.stop();
+    await this.flushLastSeen();
+  }
+
+  /** lastProbeTime lives in a Redis hash, flushed in batches (ADR 0021): a probe writes nothing to Postgres. */
+  private async flushLastSeen(): Promise<void> {
+    if (this.lastSeen.size === 0) return;
+    const batch = [...this.lastSeen.entries()].flat();
+    this.lastSeen.clear();
+    await this.redis.hset(`${this.config.FLOTILLA_QUEUE_PREFIX}:health-probe:last-probe`, ...batch).catch(() => undefined);
+  }
+
+  private async writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
+    const written = await this.registry.updateClusterStatus({ name, resourceVersion: '', status: statusToProto(status) });
+    return clusterFromProto(written);
+  }
+
+  private async createProber(cluster: Cluster): Promise<Prober> {
+    const creds = await this.registry.getClusterCredentials({ name: cluster.metadata.name });
+    let resolved: ResolvedKubeconfig;
+    if (creds.kubeconfig) {
+      resolved = parseKubeconfig(creds.kubeconfig, { allowInsecureSkipTlsVerify: true });
+    } else if (creds.token && cluster.spec.connection.kubernetesAPIEndpoint) {
+      resolved = {
+        contextName: '',
+        clusterName: '',
+        userName: '',
+        server: cluster.spec.connection.kubernetesAPIEndpoint,
+        insecureSkipTlsVerify: false,
+        auth: { type: 'token', token: creds.token },
+      };
+    } else {
+      throw new Error('no usable credentials stored');
+    }
+    return new ClusterProber(resolved, { timeoutMs: this.config.PROBE_TIMEOUT_MS });
+  }
+}
+
+/** Error messages with anything that looks like a credential cut out. */
+function safeMessage(error: unknown): string {
+  const m = error instanceof Error ? error.message : String(error);
+  return m.replace(/(bearer|token|password|key)[^,;]*/gi, '$1 [redacted]').slice(0, 300);
+}

@@ -1,0 +1,135 @@
+import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ProbeObservation } from '@flotilla/domain';
+import { ProbeScheduler, Prober, SchedulerDeps } from './scheduler';
+import { rendezvousOwner } from './membership';
+
+const ok = (uid = 'u'): ProbeObservation => ({ reachable: true, readinessStatus: 200, readinessEndpoint: '/readyz', kubeSystemUid: uid, nodeCount: 1, kubernetesVersion: 'v1.30.4', durationMs: 1 });
+const down: ProbeObservation = { reachable: false, errorCode: 'ECONNREFUSED', durationMs: 1 };
+
+function cluster(name: string, ready: 'True' | 'False' | 'Unknown' = 'True'): Cluster {
+  return {
+    apiVersion: CLUSTER_API_VERSION,
+    kind: 'Cluster',
+    metadata: { name, uid: `uid-${name}`, generation: 1 },
+    spec: { connection: { type: 'direct' } },
+    status: { uid: 'u', conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: ready, reason: 'ClusterReady' }] },
+  };
+}
+
+/** A fake clock and probers whose answers the test controls; each probe settles when the test says. */
+function harness(config: Partial<ConstructorParameters<typeof ProbeScheduler>[0]> = {}) {
+  let now = 1_000_000;
+  const behaviour = new Map<string, () => ProbeObservation | Promise<ProbeObservation>>();
+  const inFlight = new Map<string, number>();
+  let maxOverlap = 0;
+  let running = 0;
+  let maxRunning = 0;
+  const writes: { name: string; status: ClusterStatus }[] = [];
+  const transitions: string[] = [];
+  const probes: string[] = [];
+  const deps: SchedulerDeps = {
+    now: () => now,
+    owns: () => true,
+    probed: () => undefined,
+    createProber: async (c): Promise<Prober> => ({
+      close: () => undefined,
+      probe: async () => {
+        const name = c.metadata.name;
+        inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
+        maxOverlap = Math.max(maxOverlap, inFlight.get(name)!);
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        probes.push(name);
+        try {
+          return await (behaviour.get(name) ?? (() => ok()))();
+        } finally {
+          running--;
+          inFlight.set(name, inFlight.get(name)! - 1);
+        }
+      },
+    }),
+    writeStatus: async (name, status) => {
+      writes.push({ name, status });
+      return { ...cluster(name), status };
+    },
+    recordTransition: async (c, t) => void transitions.push(`${c.metadata.name}:${t.from}->${t.to}:${t.reason}`),
+  };
+  const s = new ProbeScheduler({ intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, concurrency: 2, retryBackoffMs: 1000, spreadMs: 1, tickMs: 10, ...config }, deps);
+  const flush = () => new Promise((r) => setImmediate(r));
+  return {
+    s,
+    behaviour,
+    writes,
+    transitions,
+    probes,
+    stats: () => ({ maxOverlap, maxRunning }),
+    async advance(ms: number, step = 10) {
+      for (let t = 0; t < ms; t += step) {
+        now += step;
+        s.tick();
+        await flush();
+        await flush();
+      }
+    },
+  };
+}
+
+describe('ProbeScheduler', () => {
+  it('probes every cluster on its interval and writes only transitions, never a repeat', async () => {
+    const h = harness();
+    for (const n of ['a', 'b', 'c']) h.s.upsert(cluster(n));
+    await h.advance(35_000, 50);
+    expect(h.probes.filter((p) => p === 'a').length).toBe(4); // t≈0, 10 s, 20 s, 30 s
+    // The first probe adds version and node count; nothing changes afterwards, so nothing more is written.
+    expect(h.writes.map((w) => w.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(h.transitions).toEqual([]);
+  });
+
+  it('confirms a dead cluster within seconds through the retry backoff, then returns to the interval', async () => {
+    const h = harness();
+    h.s.upsert(cluster('dead'));
+    await h.advance(100);
+    h.behaviour.set('dead', () => down);
+    await h.advance(10_000 + 3000 + 200, 50);
+    expect(h.transitions).toEqual(['dead:True->False:ClusterNotReachable']);
+    const count = h.probes.length;
+    await h.advance(9000, 100);
+    expect(h.probes.length).toBe(count); // once False, back to the full interval
+  });
+
+  it('never overlaps probes of one cluster and bounds concurrency; a hanging cluster delays no other', async () => {
+    const h = harness({ concurrency: 2, intervalMs: 1000, retryBackoffMs: 100 });
+    let release!: () => void;
+    const hung = new Promise<ProbeObservation>((resolve) => (release = () => resolve(down)));
+    h.behaviour.set('hung', () => hung);
+    for (const n of ['hung', 'x', 'y', 'z']) h.s.upsert(cluster(n));
+    await h.advance(5000, 10);
+    // 'hung' occupies one slot for the whole time; the other three share the second one.
+    expect(h.probes.filter((p) => p === 'hung').length).toBe(1);
+    for (const n of ['x', 'y', 'z']) expect(h.probes.filter((p) => p === n).length).toBeGreaterThanOrEqual(4);
+    expect(h.stats()).toEqual({ maxOverlap: 1, maxRunning: 2 });
+    release();
+    await h.advance(100);
+  });
+
+  it('drops clusters it no longer owns and the removed ones', async () => {
+    const h = harness();
+    h.s.upsert(cluster('keep'));
+    h.s.upsert(cluster('gone'));
+    h.s.remove('gone');
+    await h.advance(100);
+    expect(h.probes).toEqual(['keep']);
+    expect(h.s.size()).toBe(1);
+  });
+});
+
+describe('rendezvousOwner', () => {
+  it('spreads clusters over replicas and moves only the dead replica\'s share', () => {
+    const replicas = ['r1', 'r2', 'r3'];
+    const names = Array.from({ length: 3000 }, (_, i) => `c-${i}`);
+    const before = new Map(names.map((n) => [n, rendezvousOwner(n, replicas)!]));
+    const counts = replicas.map((r) => [...before.values()].filter((o) => o === r).length);
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+    const after = new Map(names.map((n) => [n, rendezvousOwner(n, ['r1', 'r3'])!]));
+    for (const n of names) if (before.get(n) !== 'r2') expect(after.get(n)).toBe(before.get(n));
+  });
+});

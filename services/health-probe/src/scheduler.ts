@@ -1,0 +1,331 @@
+import {
+  Cluster,
+  ClusterConditionType,
+  ClusterStatus,
+  HealthReason,
+  HealthState,
+  HealthTransition,
+  ProbeClassification,
+  ProbeObservation,
+  PROBE_INTERVAL_ANNOTATION,
+  advanceHealth,
+  certificateExpiresWithin,
+  classifyProbe,
+  findCondition,
+  initialHealthState,
+  nextProbeDelay,
+  parseProbeInterval,
+  statusAfterProbe,
+  statusDiffers,
+} from '@flotilla/domain';
+
+/** What a prober for one cluster offers (libs/kube ClusterProber in production). */
+export interface Prober {
+  probe(): Promise<ProbeObservation>;
+  close(): void;
+  readonly clientCertificateNotAfter?: Date;
+}
+
+export interface SchedulerDeps {
+  /** Builds a prober from the cluster's stored credentials; throws when they cannot be used. */
+  createProber(cluster: Cluster): Promise<Prober>;
+  writeStatus(name: string, status: ClusterStatus): Promise<Cluster>;
+  /** A Ready transition: stored as an event and published for automation. */
+  recordTransition(cluster: Cluster, transition: HealthTransition, at: Date): Promise<void>;
+  /** Whether this replica owns the cluster now. */
+  owns(name: string): boolean;
+  /** When the cluster was last probed (kept outside the registry; see ADR 0021). */
+  probed(name: string, at: Date): void;
+  observe?(result: ProbeResultKind, seconds: number): void;
+  onError?(name: string, stage: string, error: unknown): void;
+  now?(): number;
+}
+
+export type ProbeResultKind = 'success' | 'unreachable' | 'not_ready' | 'unauthorized' | 'identity_mismatch' | 'error';
+
+export interface SchedulerConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+  concurrency: number;
+  retryBackoffMs: number;
+  /** Newly owned clusters are spread over this window so a takeover does not burst. */
+  spreadMs?: number;
+  tickMs?: number;
+}
+
+interface Entry {
+  name: string;
+  cluster: Cluster;
+  health: HealthState;
+  lastKind?: ProbeResultKind;
+  prober?: Prober;
+  proberGeneration?: number;
+  slot?: number;
+  queued: boolean;
+  inFlight: boolean;
+  removed: boolean;
+}
+
+/** Only clusters the import has finished (Initialized=True) and not being deleted are probed. */
+export function isProbeable(c: Cluster): boolean {
+  return !c.metadata.deletionTimestamp && findCondition(c.status?.conditions, ClusterConditionType.Initialized)?.status === 'True';
+}
+
+/**
+ * Probes every owned cluster on its interval. Timers are a wheel of `tickMs` slots, so 10,000
+ * clusters cost one small timer; due clusters wait in a FIFO and at most `concurrency` probes
+ * run at once. An entry is rescheduled only after its probe settles, so probes of one cluster
+ * never overlap, and each probe has its own timeout inside the prober.
+ */
+export class ProbeScheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly wheel = new Map<number, Set<string>>();
+  private readonly ready: string[] = [];
+  private readyHead = 0;
+  private running = 0;
+  private lastSlot: number;
+  private timer?: NodeJS.Timeout;
+  private readonly tickMs: number;
+  private readonly now: () => number;
+  private readonly settled = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    private readonly deps: SchedulerDeps,
+  ) {
+    this.tickMs = config.tickMs ?? 50;
+    this.now = deps.now ?? Date.now;
+    this.lastSlot = Math.floor(this.now() / this.tickMs);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+  }
+
+  /** Stop taking work and wait for probes in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.settled]);
+    for (const e of this.entries.values()) e.prober?.close();
+    this.entries.clear();
+    this.wheel.clear();
+  }
+
+  size(): number {
+    return this.entries.size;
+  }
+
+  /** Clusters per state for the flotilla_clusters gauge. */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = { ready: 0, not_ready: 0, unreachable: 0, unauthorized: 0, identity_mismatch: 0, unknown: 0 };
+    for (const e of this.entries.values()) {
+      if (e.health.ready === 'True') out.ready++;
+      else if (e.health.ready === 'Unknown') out.unknown++;
+      else if (e.health.reason === HealthReason.ClusterNotReachable) out.unreachable++;
+      else if (e.health.reason === HealthReason.Unauthorized) out.unauthorized++;
+      else if (e.health.reason === HealthReason.IdentityMismatch) out.identity_mismatch++;
+      else out.not_ready++;
+    }
+    return out;
+  }
+
+  health(name: string): HealthState | undefined {
+    return this.entries.get(name)?.health;
+  }
+
+  /** A cluster appeared or changed in the registry (or became ours). */
+  upsert(cluster: Cluster): void {
+    const name = cluster.metadata.name;
+    const existing = this.entries.get(name);
+    if (!isProbeable(cluster) || !this.deps.owns(name)) {
+      if (existing) this.drop(existing);
+      return;
+    }
+    if (existing) {
+      if (existing.proberGeneration !== undefined && existing.proberGeneration !== cluster.metadata.generation) {
+        existing.prober?.close();
+        existing.prober = undefined;
+      }
+      existing.cluster = cluster;
+      return;
+    }
+    const ready = findCondition(cluster.status?.conditions, ClusterConditionType.Ready);
+    const entry: Entry = {
+      name,
+      cluster,
+      health: initialHealthState(ready?.status ?? 'Unknown', ready?.reason, ready?.message),
+      queued: false,
+      inFlight: false,
+      removed: false,
+    };
+    this.entries.set(name, entry);
+    const spread = this.config.spreadMs ?? Math.min(this.config.intervalMs, 5000);
+    this.schedule(entry, this.now() + Math.floor(Math.random() * spread));
+  }
+
+  remove(name: string): void {
+    const e = this.entries.get(name);
+    if (e) this.drop(e);
+  }
+
+  /** Drop entries this replica no longer owns (after a membership change). */
+  rebalance(all: Iterable<Cluster>): void {
+    for (const e of [...this.entries.values()]) if (!this.deps.owns(e.name)) this.drop(e);
+    for (const c of all) if (!this.entries.has(c.metadata.name)) this.upsert(c);
+  }
+
+  private drop(e: Entry): void {
+    e.removed = true;
+    this.unschedule(e);
+    if (!e.inFlight) e.prober?.close();
+    this.entries.delete(e.name);
+  }
+
+  private schedule(e: Entry, at: number): void {
+    this.unschedule(e);
+    const slot = Math.max(Math.ceil(at / this.tickMs), this.lastSlot + 1);
+    let bucket = this.wheel.get(slot);
+    if (!bucket) this.wheel.set(slot, (bucket = new Set()));
+    bucket.add(e.name);
+    e.slot = slot;
+  }
+
+  private unschedule(e: Entry): void {
+    if (e.slot === undefined) return;
+    const bucket = this.wheel.get(e.slot);
+    bucket?.delete(e.name);
+    if (bucket && bucket.size === 0) this.wheel.delete(e.slot);
+    e.slot = undefined;
+  }
+
+  /** Move due entries to the ready FIFO and start probes up to the concurrency bound. */
+  tick(): void {
+    if (this.stopped) return;
+    const current = Math.floor(this.now() / this.tickMs);
+    for (let s = this.lastSlot + 1; s <= current; s++) {
+      const bucket = this.wheel.get(s);
+      if (!bucket) continue;
+      this.wheel.delete(s);
+      for (const name of bucket) {
+        const e = this.entries.get(name);
+        if (!e || e.queued || e.inFlight) continue;
+        e.slot = undefined;
+        e.queued = true;
+        this.ready.push(name);
+      }
+    }
+    this.lastSlot = current;
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    while (this.running < this.config.concurrency && this.readyHead < this.ready.length) {
+      const name = this.ready[this.readyHead++];
+      const e = this.entries.get(name);
+      if (!e || e.removed) continue;
+      e.queued = false;
+      if (!this.deps.owns(name)) {
+        this.drop(e);
+        continue;
+      }
+      this.running++;
+      e.inFlight = true;
+      const p = this.probeOne(e).finally(() => {
+        this.running--;
+        e.inFlight = false;
+        this.settled.delete(p);
+        if (e.removed) e.prober?.close();
+        if (!this.stopped) this.dispatch();
+      });
+      this.settled.add(p);
+    }
+    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+      this.ready.splice(0, this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  private intervalFor(e: Entry): number {
+    return parseProbeInterval(e.cluster.metadata.annotations?.[PROBE_INTERVAL_ANNOTATION]) ?? this.config.intervalMs;
+  }
+
+  private async probeOne(e: Entry): Promise<void> {
+    const started = this.now();
+    let observation: ProbeObservation | undefined;
+    let classification: ProbeClassification;
+    try {
+      if (!e.prober) {
+        e.prober = await this.deps.createProber(e.cluster);
+        e.proberGeneration = e.cluster.metadata.generation;
+      }
+      observation = await e.prober.probe();
+      classification = classifyProbe(observation, e.cluster.status?.uid);
+    } catch (error) {
+      this.deps.onError?.(e.name, 'credentials', error);
+      classification = {
+        verdict: 'failure',
+        reachable: false,
+        healthy: false,
+        reason: HealthReason.InvalidCredentials,
+        message: 'The stored kubeconfig cannot be used to reach the cluster; update it.',
+      };
+    }
+    const kind = resultKind(classification);
+    e.lastKind = kind;
+    this.deps.observe?.(kind, (this.now() - started) / 1000);
+    if (e.removed || this.stopped) return;
+    const at = new Date(this.now());
+    this.deps.probed(e.name, at);
+    // Refused credentials may have been rotated in the registry: fetch them again next time.
+    if (classification.reason === HealthReason.Unauthorized || classification.reason === HealthReason.InvalidCredentials) {
+      e.prober?.close();
+      e.prober = undefined;
+    }
+    const { state, transition } = advanceHealth(e.health, classification, this.config);
+    e.health = state;
+    const notAfter = e.prober?.clientCertificateNotAfter;
+    const desired = statusAfterProbe({
+      current: e.cluster.status,
+      health: state,
+      observation: observation ?? { reachable: false, durationMs: 0 },
+      identityMismatch: classification.reason === HealthReason.IdentityMismatch,
+      ...(notAfter ? { certExpiresSoon: certificateExpiresWithin(notAfter, at, 7), certNotAfter: notAfter } : {}),
+    });
+    try {
+      if (statusDiffers(desired, e.cluster.status)) {
+        const written = await this.deps.writeStatus(e.name, desired);
+        if (!e.removed) e.cluster = written;
+      }
+    } catch (error) {
+      // The next probe computes the same desired status and writes again.
+      this.deps.onError?.(e.name, 'write', error);
+    }
+    if (transition) await this.deps.recordTransition(e.cluster, transition, at).catch((error: unknown) => this.deps.onError?.(e.name, 'event', error));
+    if (!e.removed && !this.stopped) {
+      const interval = this.intervalFor(e);
+      this.schedule(e, this.now() + nextProbeDelay(state, { ...this.config, intervalMs: interval, retryBackoffMs: Math.min(this.config.retryBackoffMs, interval) }));
+    }
+  }
+}
+
+function resultKind(c: ProbeClassification): ProbeResultKind {
+  switch (c.reason) {
+    case HealthReason.ClusterReady:
+      return 'success';
+    case HealthReason.ClusterNotReachable:
+      return 'unreachable';
+    case HealthReason.Unauthorized:
+      return 'unauthorized';
+    case HealthReason.IdentityMismatch:
+      return 'identity_mismatch';
+    case HealthReason.ClusterNotReady:
+      return 'not_ready';
+    default:
+      return 'error';
+  }
+}

@@ -1,1 +1,2 @@
 export { ConfigError, baseConfigShape, configParts, describeConfig, loadConfig } from './config';
+export { importPolicyConfigShape } from './import-policy';

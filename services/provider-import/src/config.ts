@@ -1,32 +1,15 @@
 import { z } from 'zod';
-import { configParts } from '@flotilla/config';
+import { configParts, importPolicyConfigShape } from '@flotilla/config';
 import { workerConfigShape } from '@flotilla/service-kit';
-
-const bool = z.enum(['true', 'false'], { error: 'must be true or false' });
-const HOST_OR_IP = /^[A-Za-z0-9.:_-]+$/;
 
 /** Configuration of provider-import (documented in docs/import.md). */
 export const providerImportConfigShape = {
   ...workerConfigShape({ http: 8082, grpc: 50052 }),
   /** provider-import reads credentials from the registry, so it needs the internal token. */
   FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
-  /** How long a member may take to answer each step of an import (check 3's bound). */
-  IMPORT_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100, 'must be at least 100').max(120_000, 'must be at most 120000').default(10_000),
+  ...importPolicyConfigShape,
   /** How long removal waits for an unreachable member before finishing host-side and reporting orphans. */
   REMOVAL_UNREACHABLE_BOUND_MS: z.coerce.number().int().min(0).max(3_600_000, 'must be at most 3600000 (one hour)').default(30_000),
-  /** Accept kubeconfigs with proxy-url. Off by default. */
-  FLOTILLA_ALLOW_PROXY_URL: bool.default('false').transform((v) => v === 'true'),
-  /** Comma-separated hosts or addresses exempt from the link-local/metadata refusal. */
-  FLOTILLA_SERVER_ALLOW_LIST: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .refine((list) => list.every((h) => HOST_OR_IP.test(h)), 'must be a comma-separated list of host names or IP addresses'),
-  /** This host's identity, written into the marker of every member it imports. */
-  FLOTILLA_HOST_ID: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 subdomain of at most 63 characters, e.g. flotilla-prod')
-    .default('flotilla'),
 };
 
 export type ProviderImportConfig = z.infer<z.ZodObject<typeof providerImportConfigShape>>;

@@ -64,7 +64,15 @@ export class Network {
       }
       ep.sockets.add(sock);
       sock.on('close', () => ep.sockets.delete(sock));
-      this.tlsFor(ep).emit('connection', sock);
+      let tls: TlsServer;
+      try {
+        tls = this.tlsFor(ep);
+      } catch {
+        // TLS material Node refuses must never take the whole emulator down: drop this connection.
+        sock.destroy();
+        return;
+      }
+      tls.emit('connection', sock);
     });
     this.endpoints.set(cluster, ep);
     await this.listen(ep, port);

@@ -16,3 +16,5 @@ export { JOB_HANDLERS, REDIS, startWorkerService, workerConfigShape } from './wo
 export type { WorkerConfig, WorkerServiceSpec } from './worker-service';
 export { IMPORT_JOBS_CLIENT, ImportJobsClient } from './import-jobs-client';
 export { CLUSTER_EVENTS_CLIENT, ClusterEventsClient } from './cluster-events-client';
+export { GrpcServiceClient } from './grpc-client';
+export type { GrpcServiceDefinition } from './grpc-client';

@@ -12,3 +12,4 @@ export type { TestDatabase } from './databases';
 export { WORKSPACE_ROOT, preparePlatformEnv, startServiceProcess } from './platform';
 export type { PlatformEnv, ServiceProcess } from './platform';
 export { grpcHealthCheck, grpcReflectionServices } from './grpc';
+export { reasonOf } from './errors';

@@ -6,7 +6,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { CLUSTER_API_VERSION, Cluster, ErrorReason, FlotillaError } from '@flotilla/domain';
 import { clusterToProto, registryV1 } from '@flotilla/contracts';
 import { RegistryClient, RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, TEST_REDIS_URL, eventually, grpcHealthCheck, grpcReflectionServices, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, TEST_REDIS_URL, eventually, grpcHealthCheck, grpcReflectionServices, preparePlatformEnv, reasonOf } from '@flotilla/testing';
 import { startRegistry } from './main';
 
 const KUBECONFIG = `apiVersion: v1
@@ -30,16 +30,6 @@ function cluster(name: string, labels: Record<string, string> = {}): Cluster {
     metadata: { name, labels },
     spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: KUBECONFIG } },
   };
-}
-
-async function reasonOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlotillaError);
-    return (error as FlotillaError).reason;
-  }
-  return 'no error';
 }
 
 describe('registry (real Postgres and Redis, over gRPC)', () => {

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { CLUSTER_EVENTS_PER_CLUSTER, ClusterEvent, ErrorReason, FlotillaError } from '@flotilla/domain';
+import { CLUSTER_EVENTS_PER_CLUSTER, ClusterEvent, ErrorReason } from '@flotilla/domain';
 import { ClusterEventsClient, RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, preparePlatformEnv, reasonOf } from '@flotilla/testing';
 import { startRegistry } from '../main';
 
 const BASE = Date.now() - 3600_000;
@@ -19,16 +19,6 @@ const event = (cluster: string, i: number, over: Partial<ClusterEvent> = {}): Cl
   reportingComponent: 'health-probe',
   ...over,
 });
-
-async function reasonOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    expect(error).toBeInstanceOf(FlotillaError);
-    return (error as FlotillaError).reason;
-  }
-  return 'no error';
-}
 
 describe('cluster events in the registry (real Postgres, over gRPC)', () => {
   let platform: PlatformEnv;

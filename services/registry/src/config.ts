@@ -16,6 +16,8 @@ export const registryConfigShape = {
   MIGRATIONS_RUN: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
   /** How long the change log keeps changes a watch can resume from. */
   WATCH_RETENTION_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  /** How long finished import and removal job records are kept. */
+  IMPORT_JOB_RETENTION_SECONDS: z.coerce.number().int().min(3600).max(365 * 24 * 3600).default(30 * 24 * 3600),
   WATCH_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
   WATCH_BOOKMARK_MS: z.coerce.number().int().min(100).max(600000).default(60000),
 };

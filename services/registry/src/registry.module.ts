@@ -125,6 +125,7 @@ export class RegistryModule implements OnApplicationBootstrap {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly repo: ClustersRepository,
     private readonly outbox: OutboxRepository,
+    private readonly importJobs: ImportJobsRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -133,6 +134,7 @@ export class RegistryModule implements OnApplicationBootstrap {
       try {
         await this.repo.pruneChanges(this.config.WATCH_RETENTION_SECONDS, 1000);
         await this.outbox.pruneDispatched(24 * 3600);
+        await this.importJobs.pruneFinished(this.config.IMPORT_JOB_RETENTION_SECONDS);
       } catch (error) {
         this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'pruning failed');
       }

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ImportJob } from '@flotilla/domain';
 import { ImportJobsClient, RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, preparePlatformEnv } from '@flotilla/testing';
+import { Client } from 'pg';
 import { startRegistry } from '../main';
+import { ImportJobsRepository } from './import-jobs.repository';
 
 function job(uid: string, over: Partial<ImportJob['status']> = {}): ImportJob {
   return {
@@ -57,5 +59,21 @@ describe('registry import job records (real Postgres, over gRPC)', () => {
       expect((error as { reason: string }).reason).toBe('Invalid');
       expect((error as { details: { causes: { field: string }[] } }).details.causes.map((c) => c.field).sort()).toEqual(['metadata.name', 'status.percent', 'status.state']);
     }
+  });
+
+  it('prunes finished records past the retention, and keeps running ones', async () => {
+    const old = randomUUID();
+    const running_ = randomUUID();
+    await writer.report(job(old, { state: 'Succeeded', step: 'Record', percent: 100, completionTime: '2026-01-01T00:00:00Z' }));
+    await writer.report(job(running_));
+    const pg = new Client({ connectionString: platform.db.url });
+    await pg.connect();
+    await pg.query(`UPDATE import_jobs SET created_at = now() - interval '40 days' WHERE cluster_uid = ANY($1::uuid[])`, [[old, running_]]);
+    await pg.end();
+    const pruned = await running.app.get(ImportJobsRepository).pruneFinished(30 * 24 * 3600);
+    expect(pruned).toBe(1);
+    const names = (await reader.list('m1')).map((j) => j.metadata.name);
+    expect(names).toContain(`import-${running_}`);
+    expect(names).not.toContain(`import-${old}`);
   });
 });

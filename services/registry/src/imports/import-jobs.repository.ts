@@ -76,4 +76,13 @@ export class ImportJobsRepository {
     const rows = (await this.db.query(`SELECT * FROM import_jobs WHERE cluster_name = $1 ORDER BY created_at DESC, name`, [clusterName])) as Row[];
     return rows.map(toJob);
   }
+
+  /** Drops finished jobs (Succeeded or Failed) that completed more than `olderThanSeconds` ago; running ones stay. */
+  async pruneFinished(olderThanSeconds: number): Promise<number> {
+    const result = (await this.db.query(
+      `DELETE FROM import_jobs WHERE state IN ('Succeeded', 'Failed') AND COALESCE(completion_time, created_at) < now() - make_interval(secs => $1)`,
+      [olderThanSeconds],
+    )) as [unknown, number];
+    return result[1] ?? 0;
+  }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
 
@@ -52,16 +52,38 @@ export function testQueuePrefix(): { prefix: string; cleanup(): Promise<void> } 
   };
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the kernel may offer a just-closed port again. */
+const handedOut = new Set<number>();
+
+function listen(): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
   });
+}
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, never one this process handed out before.
+ * Rejected ports stay bound while it looks further, so the kernel cannot offer them again (with
+ * thousands of ports in use it tends to offer the same free port every time).
+ */
+export async function freePort(): Promise<number> {
+  const held: Server[] = [];
+  try {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const server = await listen();
+      held.push(server);
+      const { port } = server.address() as AddressInfo;
+      if (!handedOut.has(port)) {
+        handedOut.add(port);
+        return port;
+      }
+    }
+    throw new Error('no free TCP port found on 127.0.0.1 after 1000 attempts');
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  }
 }
 
 export function randomSecret(bytes = 32): string {

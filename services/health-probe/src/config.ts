@@ -13,7 +13,7 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_TIMEOUT_MS: ms(5_000, 50, 60_000),
     PROBE_FAILURE_THRESHOLD: ms(3, 1, 100),
     PROBE_SUCCESS_THRESHOLD: ms(1, 1, 100),
-    PROBE_CONCURRENCY: ms(200, 1, 10_000),
+    PROBE_CONCURRENCY: ms(1000, 1, 10_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /** A replica not heard from for this long is dead; its clusters move to the others. */
     PROBE_LEASE_TTL_MS: ms(8_000, 300, 600_000),

@@ -228,10 +228,18 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
     expect(await lastProbe('slow')).toBe(first);
   });
 
-  it('publishes clusters per state and a probe latency histogram', async () => {
+  it('publishes clusters per state, a probe latency histogram and how far behind schedule probes start', async () => {
     await eventually(async () => {
       expect(await metric('flotilla_clusters', 'state="ready"')).toBeGreaterThan(0);
       expect(await metric('flotilla_probe_duration_seconds_count', '')).toBeGreaterThan(0);
+      expect(await metric('flotilla_probe_lag_seconds_count', '')).toBeGreaterThan(0);
     }, { timeoutMs: 5000 });
+    // A handful of clusters on one replica: nothing waits long for a slot.
+    const lagged = await metric('flotilla_probe_lag_seconds_count', '');
+    const onTime = await metric('flotilla_probe_lag_seconds_bucket', 'le="2.5"');
+    expect(onTime).toBe(lagged);
+    const text = await (await fetch(`${probe.httpUrl}/metrics`)).text();
+    expect(text).toMatch(/^flotilla_probe_queue\{state="queued"[^}]*\} \d+$/m);
+    expect(text).toMatch(/^flotilla_probe_queue\{state="in_flight"[^}]*\} \d+$/m);
   });
 });

@@ -41,6 +41,12 @@ export class ProbeService implements OnApplicationBootstrap {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    const lag = new Histogram({
+      name: 'flotilla_probe_lag_seconds',
+      help: 'How late probes start against their schedule (time waiting for a concurrency slot)',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
     const transitions = new Counter({ name: 'flotilla_cluster_transitions_total', help: 'Ready transitions written', labelNames: ['to', 'reason'], registers });
     const prefix = config.FLOTILLA_QUEUE_PREFIX;
     this.membership = new ReplicaMembership(redis, { keyPrefix: prefix, ttlMs: config.PROBE_LEASE_TTL_MS, heartbeatMs: config.PROBE_LEASE_HEARTBEAT_MS, replicaId: config.PROBE_REPLICA_ID });
@@ -72,6 +78,7 @@ export class ProbeService implements OnApplicationBootstrap {
           if (result !== 'success') failures.inc({ result });
           duration.observe(seconds);
         },
+        observeLag: (seconds) => lag.observe(seconds),
         onError: (name, stage, error) => log.warn({ cluster: name, stage, err: safeMessage(error) }, 'probe step failed'),
       },
     );
@@ -83,6 +90,17 @@ export class ProbeService implements OnApplicationBootstrap {
       registers,
       collect() {
         for (const [state, n] of Object.entries(scheduler.counts())) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'flotilla_probe_queue',
+      help: 'Probes due and waiting for a slot (queued) and running (in_flight)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { queued, inFlight } = scheduler.load();
+        this.set({ state: 'queued' }, queued);
+        this.set({ state: 'in_flight' }, inFlight);
       },
     });
     this.fleet = new FleetWatcher(

@@ -62,6 +62,7 @@ function harness(config: Partial<ConstructorParameters<typeof ProbeScheduler>[0]
     transitions,
     probes,
     stats: () => ({ maxOverlap, maxRunning }),
+    clock: () => now,
     async advance(ms: number, step = 10) {
       for (let t = 0; t < ms; t += step) {
         now += step;
@@ -82,6 +83,23 @@ describe('ProbeScheduler', () => {
     // The first probe adds version and node count; nothing changes afterwards, so nothing more is written.
     expect(h.writes.map((w) => w.name).sort()).toEqual(['a', 'b', 'c']);
     expect(h.transitions).toEqual([]);
+  });
+
+  it('keeps a fixed cadence: a slow probe does not push the next one back', async () => {
+    const h = harness();
+    const slow = () => {
+      const until = h.clock() + 300;
+      return new Promise<ProbeObservation>((resolve) => {
+        const check = () => (h.clock() >= until ? resolve(ok()) : setImmediate(check));
+        check();
+      });
+    };
+    h.behaviour.set('slow', slow);
+    h.s.upsert(cluster('slow'));
+    await h.advance(100_500, 50);
+    // Due at t≈0, 10 s, ..., 100 s: 11 probes. Counting the interval from each probe's end
+    // (10.3 s apart) would give 10.
+    expect(h.probes.filter((p) => p === 'slow').length).toBe(11);
   });
 
   it('confirms a dead cluster within seconds through the retry backoff, then returns to the interval', async () => {

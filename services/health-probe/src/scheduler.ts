@@ -37,6 +37,8 @@ export interface SchedulerDeps {
   /** When the cluster was last probed (kept outside the registry; see ADR 0021). */
   probed(name: string, at: Date): void;
   observe?(result: ProbeResultKind, seconds: number): void;
+  /** How late a probe started against when it was due (queue wait: the replica is behind when this grows). */
+  observeLag?(seconds: number): void;
   onError?(name: string, stage: string, error: unknown): void;
   now?(): number;
 }
@@ -50,7 +52,12 @@ export interface SchedulerConfig {
   successThreshold: number;
   concurrency: number;
   retryBackoffMs: number;
-  /** Newly owned clusters are spread over this window so a takeover does not burst. */
+  /**
+   * A newly owned cluster's first probe comes at a random point of this window, which sets its phase.
+   * Default: the whole interval during the scheduler's first interval (the fleet arrives at once, and
+   * even phases mean an even load), then min(interval, 5 s), so a dead replica's clusters are probed
+   * by their new owner soon after its lease expires.
+   */
   spreadMs?: number;
   tickMs?: number;
 }
@@ -63,6 +70,8 @@ interface Entry {
   prober?: Prober;
   proberGeneration?: number;
   slot?: number;
+  /** When the current (or next) probe was due: the phase that the steady cadence keeps. */
+  due?: number;
   queued: boolean;
   inFlight: boolean;
   removed: boolean;
@@ -91,6 +100,7 @@ export class ProbeScheduler {
   private readonly now: () => number;
   private readonly settled = new Set<Promise<void>>();
   private stopped = false;
+  private startedAt = 0;
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -103,6 +113,7 @@ export class ProbeScheduler {
 
   start(): void {
     this.stopped = false;
+    this.startedAt = this.now();
     this.timer = setInterval(() => this.tick(), this.tickMs);
   }
 
@@ -132,6 +143,11 @@ export class ProbeScheduler {
       else out.not_ready++;
     }
     return out;
+  }
+
+  /** Probes due and waiting for a slot, and probes running. */
+  load(): { queued: number; inFlight: number } {
+    return { queued: this.ready.length - this.readyHead, inFlight: this.running };
   }
 
   health(name: string): HealthState | undefined {
@@ -164,8 +180,10 @@ export class ProbeScheduler {
       removed: false,
     };
     this.entries.set(name, entry);
-    const spread = this.config.spreadMs ?? Math.min(this.config.intervalMs, 5000);
-    this.schedule(entry, this.now() + Math.floor(Math.random() * spread));
+    const now = this.now();
+    const interval = this.intervalFor(entry);
+    const spread = this.config.spreadMs ?? (now - this.startedAt < this.config.intervalMs ? interval : Math.min(interval, 5000));
+    this.schedule(entry, now + Math.floor(Math.random() * spread));
   }
 
   remove(name: string): void {
@@ -193,6 +211,7 @@ export class ProbeScheduler {
     if (!bucket) this.wheel.set(slot, (bucket = new Set()));
     bucket.add(e.name);
     e.slot = slot;
+    e.due = at;
   }
 
   private unschedule(e: Entry): void {
@@ -235,6 +254,7 @@ export class ProbeScheduler {
       }
       this.running++;
       e.inFlight = true;
+      if (e.due !== undefined) this.deps.observeLag?.(Math.max(0, this.now() - e.due) / 1000);
       const p = this.probeOne(e).finally(() => {
         this.running--;
         e.inFlight = false;
@@ -308,7 +328,15 @@ export class ProbeScheduler {
     if (transition) await this.deps.recordTransition(e.cluster, transition, at).catch((error: unknown) => this.deps.onError?.(e.name, 'event', error));
     if (!e.removed && !this.stopped) {
       const interval = this.intervalFor(e);
-      this.schedule(e, this.now() + nextProbeDelay(state, { ...this.config, intervalMs: interval, retryBackoffMs: Math.min(this.config.retryBackoffMs, interval) }));
+      const delay = nextProbeDelay(state, { ...this.config, intervalMs: interval, retryBackoffMs: Math.min(this.config.retryBackoffMs, interval) });
+      // Steady cadence at a fixed rate: the next probe is due one interval after this one was due,
+      // not after it finished, so a cluster is probed every interval (not interval + probe time)
+      // and the phases spread at start stay spread. A retry after a failure counts from now; when
+      // the replica has fallen behind, the probe is due at once (never two at a time: it is
+      // scheduled only now that this one has settled).
+      const now = this.now();
+      const at = delay === interval && e.due !== undefined ? Math.max(now, e.due + interval) : now + delay;
+      this.schedule(e, at);
     }
   }
 }

@@ -207,6 +207,11 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 function rowObject(o: JsonObject, include: IncludeObject): JsonObject | undefined {
   if (include === 'None') return undefined;
   if (include === 'Object') return o;
+  return partialMetadata(o);
+}
+
+/** An object as meta.k8s.io/v1 PartialObjectMetadata (the `as=PartialObjectMetadata` representation). */
+export function partialMetadata(o: JsonObject): JsonObject {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj(o.metadata) ?? {} };
 }
 

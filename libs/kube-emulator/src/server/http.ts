@@ -11,7 +11,7 @@ import { isObject, obj, str, type JsonObject, type JsonValue } from '../api/json
 import { authorize, forbiddenReason, rulesFor, type Attributes, type UserInfo } from '../api/rbac';
 import { apiGroupEntry, apiResourceList, groupVersion, isVirtualResource, type ResourceDef } from '../api/resources';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../api/selectors';
-import { toTable, type IncludeObject } from '../api/tables';
+import { partialMetadata, toTable, type IncludeObject } from '../api/tables';
 import { docHash, groupVersionDoc, gvPath, openApiIndex } from '../api/openapi';
 import { toFieldSet, toFieldsV1 } from '../api/fieldset';
 import { BUILTIN_SCHEMAS } from '../api/schema';
@@ -105,8 +105,29 @@ function readBuffer(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function wantsTable(accept: string | undefined): boolean {
-  return !!accept && /as=Table/.test(accept.split(',')[0] ?? '') && accept.includes('g=meta.k8s.io');
+/** The alternative representations a read can be asked for with `;as=` (the server's content negotiation). */
+type AsKind = 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList';
+
+/**
+ * Picks the first media type of Accept that this read can serve, as kube-apiserver does: `as=Table`,
+ * `as=PartialObjectMetadata` (get, watch) or `as=PartialObjectMetadataList` (list) in group meta.k8s.io,
+ * or a plain type (''). None servable: 406 NotAcceptable, like the real server.
+ */
+function negotiateAs(accept: string | undefined, allowed: AsKind[]): AsKind | '' {
+  if (!accept) return '';
+  for (const clause of accept.split(',')) {
+    const [type = '', ...params] = clause.split(';').map((x) => x.trim());
+    const param = (k: string) => params.find((x) => x.startsWith(`${k}=`))?.slice(k.length + 1);
+    const as = param('as');
+    if (!as) {
+      if (type === '*/*' || type === 'application/*' || type === 'application/json' || type === 'application/yaml' || type === 'application/vnd.kubernetes.protobuf') return '';
+      continue;
+    }
+    if (param('g') !== 'meta.k8s.io' || !allowed.includes(as as AsKind)) continue;
+    const v = param('v');
+    if (as === 'Table' ? v === 'v1' || v === 'v1beta1' : v === 'v1') return as as AsKind;
+  }
+  throw new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf');
 }
 
 function send(res: ServerResponse, code: number, body: JsonValue, warnings: string[] = [], extra: Record<string, string> = {}): void {
@@ -340,7 +361,9 @@ export class ClusterHttp {
       case 'get': {
         const o = api.get(def, ns, name);
         if (sub === 'scale') return send(res, 200, scaleOf(def, o));
-        if (wantsTable(req.headers.accept)) return send(res, 200, toTable(def, [o], { resourceVersion: str(obj(o.metadata)?.resourceVersion) ?? '' }, includeObject(q)));
+        const as = negotiateAs(req.headers.accept, ['Table', 'PartialObjectMetadata']);
+        if (as === 'Table') return send(res, 200, toTable(def, [o], { resourceVersion: str(obj(o.metadata)?.resourceVersion) ?? '' }, includeObject(q)));
+        if (as === 'PartialObjectMetadata') return send(res, 200, partialMetadata(o));
         return send(res, 200, o);
       }
       case 'list':
@@ -481,7 +504,9 @@ export class ClusterHttp {
       if (ls.length === 0 && fs.length === 0) listMeta.remainingItemCount = remaining;
     } else if (def.custom) listMeta.continue = '';
     const objects = items.map(([, o]) => o);
-    if (wantsTable(req.headers.accept)) return send(res, 200, toTable(def, objects, listMeta, includeObject(q)));
+    const as = negotiateAs(req.headers.accept, ['Table', 'PartialObjectMetadataList']);
+    if (as === 'Table') return send(res, 200, toTable(def, objects, listMeta, includeObject(q)));
+    if (as === 'PartialObjectMetadataList') return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: objects.map(partialMetadata) });
     const list: JsonObject = { kind: def.listKind, apiVersion: groupVersion(def.group, def.version), metadata: listMeta };
     list.items = def.custom ? objects : objects.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
     send(res, 200, list);
@@ -494,7 +519,8 @@ export class ClusterHttp {
     const ls = parseLabelSelector(q.get('labelSelector'));
     const fieldSel = q.get('fieldSelector') ?? (name ? `metadata.name=${name}` : null);
     const fs = parseFieldSelector(fieldSel, def.group, def.resource, !!def.custom);
-    const table = wantsTable(req.headers.accept);
+    const as = negotiateAs(req.headers.accept, ['Table', 'PartialObjectMetadata']);
+    const table = as === 'Table';
     const include = includeObject(q);
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const timeoutSeconds = q.get('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined;
@@ -508,6 +534,8 @@ export class ClusterHttp {
       if (table && type !== 'ERROR' && type !== 'BOOKMARK') {
         object = toTable(def, [o], { resourceVersion: str(obj(o.metadata)?.resourceVersion) ?? '' }, include, first);
         first = false;
+      } else if (as === 'PartialObjectMetadata' && type !== 'ERROR' && type !== 'BOOKMARK') {
+        object = partialMetadata(o);
       }
       res.write(`${JSON.stringify({ type, object })}\n`);
     };

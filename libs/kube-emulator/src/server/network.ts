@@ -26,7 +26,8 @@ export class Network {
 
   constructor() {
     this.http = createHttpServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
-    this.http.keepAliveTimeout = 30_000;
+    // kube-apiserver's secure server closes idle connections after 90 s (http.Server IdleTimeout).
+    this.http.keepAliveTimeout = 90_000;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

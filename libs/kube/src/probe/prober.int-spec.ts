@@ -30,6 +30,17 @@ describe('ClusterProber (against the Kubernetes API emulator)', () => {
     p.close();
   });
 
+  it('pages through a big node list, metadata only', async () => {
+    const zones = ['ap-southeast-1a', 'ap-southeast-1b', 'ap-southeast-1c'];
+    const nodes = Array.from({ length: 1203 }, (_, i) => ({ name: `n${i}`, zone: zones[i % 3], region: i < 1000 ? 'ap-southeast-1' : 'ap-east-1' }));
+    const c = await emu.addCluster({ name: 'p-big', flavour: 'ack', nodes });
+    const p = proberFor(c.kubeconfig('admin'));
+    const o = await p.probe();
+    p.close();
+    expect(o).toMatchObject({ reachable: true, nodeCount: 1203, zones, region: 'ap-southeast-1' });
+    expect(o.httpStatus).toBeUndefined();
+  });
+
   it('falls back from /readyz to /livez to /healthz on 404 and reports failing checks', async () => {
     const c = await emu.addCluster({ name: 'p-fallback' });
     const p = proberFor(c.kubeconfig('admin'));

@@ -24,6 +24,7 @@ import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
 import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
 import { RegistryClient } from '@flotilla/service-kit';
+import { probeTimesKey } from '../services/registry/src/clusters/probe-times.repository';
 import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
 
 const argv = process.argv.slice(2);
@@ -175,7 +176,9 @@ async function runOnce(): Promise<Result> {
     const probeUrl = `http://127.0.0.1:${probePort}`;
     await eventually(async () => expect200(await fetch(`${probeUrl}/readyz`)), { timeoutMs: 60_000, intervalMs: 300 });
     redis = new Redis(TEST_REDIS_URL);
-    const lastKey = `${platform.queuePrefix}:health-probe:last-probe`;
+    // The registry's probe-time store (read directly: 10,000 times every 5 s through ListClusters
+    // would load the registry during the measurement).
+    const lastKey = probeTimesKey(platform.queuePrefix);
     await eventually(async () => {
       const n = await redis!.hlen(lastKey);
       if (n < CLUSTERS) throw new Error(`${n} of ${CLUSTERS} probed`);

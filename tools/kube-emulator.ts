@@ -5,7 +5,7 @@
  * (plus eks-exec.kubeconfig for EKS clusters) and <dir>/clusters.json, prints one line when ready and runs until
  * SIGINT/SIGTERM.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeEmulator, startControlServer, type ClusterSpec, type Flavour } from '@flotilla/kube-emulator';
 
@@ -60,7 +60,9 @@ async function main(): Promise<void> {
     if (c.flavour === 'eks') writeFileSync(join(dir, 'eks-exec.kubeconfig'), c.kubeconfig('eks-exec'), { mode: 0o600 });
     index.push({ name: c.name, flavour: c.flavour, server: c.server, version: c.version, kubeSystemUid: c.kubeSystemUid, dir });
   }
-  writeFileSync(join(args.out, 'clusters.json'), `${JSON.stringify({ control: control.url, clusters: index }, null, 2)}\n`);
+  // Written whole, then renamed, so that whoever waits for the file never reads half of it.
+  writeFileSync(join(args.out, 'clusters.json.tmp'), `${JSON.stringify({ control: control.url, clusters: index }, null, 2)}\n`);
+  renameSync(join(args.out, 'clusters.json.tmp'), join(args.out, 'clusters.json'));
   process.stdout.write(`kube-emulator ready: ${args.clusters} clusters in ${Date.now() - started} ms, kubeconfigs in ${args.out}, control ${control.url}\n`);
   let stopping = false;
   const stop = (signal: string): void => {

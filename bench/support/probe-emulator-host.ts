@@ -5,7 +5,7 @@
  * about 1 cluster in 150-300): each cluster is probed once at start, and only those that answer
  * are listed in <out>/clusters.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeEmulator, startControlServer } from '@flotilla/kube-emulator';
 import { ClusterProber, parseKubeconfig } from '@flotilla/kube';
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     }),
   );
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'clusters.json'), JSON.stringify({ control: control.url, started: n, left_out: n - good.length, tlsFailures, clusters: good }));
+  // Written whole, then renamed: the bench waits for this file and must never read half of it.
+  writeFileSync(join(out, 'clusters.json.tmp'), JSON.stringify({ control: control.url, started: n, left_out: n - good.length, tlsFailures, clusters: good }));
+  renameSync(join(out, 'clusters.json.tmp'), join(out, 'clusters.json'));
   process.stdout.write(`probe-emulator-host ready: ${good.length} of ${n} usable\n`);
   process.on('SIGTERM', () => void emu.stop().then(() => process.exit(0)));
 }

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION } from '@flotilla/domain';
+import { KubeEmulator } from '@flotilla/kube-emulator';
 import { RegistryClient } from '@flotilla/service-kit';
 import { PlatformEnv, ServiceProcess, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, grpcHealthCheck, preparePlatformEnv, startServiceProcess } from '@flotilla/testing';
 
@@ -38,13 +39,18 @@ describe('the platform end to end (every service a separate process)', () => {
       ['federation-sync', platform.ports.syncHttp],
       ['gateway', platform.ports.gatewayHttp],
     ] as const;
-    await Promise.all(others.map(async ([name, port]) => (procs[name] = await startServiceProcess(name, { ...platform.env(name), LOG_LEVEL: 'info' }, port))));
+    // A 1 s probe interval so that the health test below sees several probes quickly.
+    const tuning: Record<string, Record<string, string>> = { 'health-probe': { PROBE_INTERVAL_MS: '1000' } };
+    await Promise.all(others.map(async ([name, port]) => (procs[name] = await startServiceProcess(name, { ...platform.env(name), LOG_LEVEL: 'info', ...tuning[name] }, port))));
+    emu = await KubeEmulator.start({ clusters: 0 });
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(Object.values(procs).map((p) => p.stop()));
+    await emu?.stop();
     await platform?.cleanup();
   });
+  let emu: KubeEmulator;
 
   it('creates, lists, patches and deletes clusters through REST, with Postgres, Redis and the registry agreeing', async () => {
     const created = await rest('POST', PATH, {
@@ -110,6 +116,40 @@ describe('the platform end to end (every service a separate process)', () => {
     expect((await rest('GET', `${PATH}/e2e-1`)).status).toBe(404);
     registry.close();
   });
+
+  it('imports a member through REST and shows its health there: Ready, version, nodes, a last probe time that advances, and a down member', async () => {
+    const member = await emu.addCluster({ name: 'e2e-member', flavour: 'eks', nodes: [{ name: 'n1', zone: 'eu-west-1a', region: 'eu-west-1' }] });
+    const created = await rest('POST', PATH, {
+      apiVersion: CLUSTER_API_VERSION,
+      kind: 'Cluster',
+      metadata: { name: 'e2e-health' },
+      spec: { connection: { type: 'direct', kubeconfig: member.kubeconfig('admin') } },
+    });
+    expect(created.status).toBe(201);
+    const conditionOf = (c: Record<string, any>, type: string) => (c.status?.conditions as { type: string }[] | undefined)?.find((x) => x.type === type) as Record<string, any> | undefined;
+    const first = await eventually(async () => {
+      const c = (await rest('GET', `${PATH}/e2e-health`)).json;
+      expect(conditionOf(c, 'Ready')).toMatchObject({ status: 'True', reason: 'ClusterReady' });
+      expect(c.status).toMatchObject({ uid: member.kubeSystemUid, kubernetesVersion: member.version, nodeCount: 1, zones: ['eu-west-1a'], region: 'eu-west-1' });
+      expect(Date.now() - Date.parse(c.status.lastProbeTime)).toBeLessThan(5000);
+      return c;
+    }, { timeoutMs: 30_000 });
+    // Probes go on without writing: the last probe time advances, the resourceVersion stays.
+    await eventually(async () => {
+      const c = (await rest('GET', `${PATH}/e2e-health`)).json;
+      expect(Date.parse(c.status.lastProbeTime)).toBeGreaterThan(Date.parse(first.status.lastProbeTime));
+      expect(c.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
+    }, { timeoutMs: 10_000 });
+    // The member goes down: Ready=False through REST, and the transition is an event.
+    await member.down();
+    await eventually(async () => {
+      const c = (await rest('GET', `${PATH}/e2e-health`)).json;
+      expect(conditionOf(c, 'Ready')).toMatchObject({ status: 'False', reason: 'ClusterNotReachable' });
+    }, { timeoutMs: 20_000 });
+    const events = await rest('GET', `${PATH}/e2e-health/events`);
+    expect(events.json.kind).toBe('EventList');
+    expect(events.json.items.map((e: Record<string, any>) => e.reason)).toContain('ClusterNotReachable');
+  }, 90_000);
 
   it('serves health, readiness, metrics and grpc.health.v1 on every service', async () => {
     const services = [

@@ -31,6 +31,7 @@ export function statusToProto(status: ClusterStatus | undefined): pb.ClusterStat
     region: s.region ?? '',
     uid: s.uid ?? '',
     configz: s.configz ?? {},
+    lastProbeTime: s.lastProbeTime ?? '',
   };
 }
 
@@ -53,6 +54,7 @@ export function statusFromProto(status: pb.ClusterStatus | undefined): ClusterSt
   if (present(s.region)) out.region = s.region;
   if (present(s.uid)) out.uid = s.uid;
   if (nonEmpty(s.configz)) out.configz = s.configz;
+  if (present(s.lastProbeTime)) out.lastProbeTime = s.lastProbeTime;
   return out;
 }
 

@@ -46,6 +46,11 @@ export class RegistryClient {
     return this.grpc.unary(this.s.getClusterCredentials, r, true);
   }
 
+  /** Last probe times (health-probe): sent with the internal token. */
+  recordProbeTimes(r: registryV1.RecordProbeTimesRequest) {
+    return this.grpc.unary(this.s.recordProbeTimes, r, true);
+  }
+
   watchClusters(r: registryV1.WatchClustersRequest): Observable<registryV1.WatchEvent> {
     return this.grpc.stream(this.s.watchClusters, r);
   }

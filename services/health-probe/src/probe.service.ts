@@ -24,6 +24,7 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly lastSeen = new Map<string, string>();
   private readonly events: HealthEventPublisher;
   private flushTimer?: NodeJS.Timeout;
+  private flushChain: Promise<void> = Promise.resolve();
   private startTimer?: NodeJS.Timeout;
 
   constructor(
@@ -146,12 +147,29 @@ export class ProbeService implements OnApplicationBootstrap {
     await this.flushLastSeen();
   }
 
-  /** lastProbeTime lives in a Redis hash, flushed in batches (ADR 0021): a probe writes nothing to Postgres. */
-  private async flushLastSeen(): Promise<void> {
+  /**
+   * Last probe times go to the registry in batches (ADR 0021), which serves them as
+   * status.lastProbeTime without storing or versioning them. A failed batch is kept for the next
+   * flush (a newer time of the same cluster replaces it).
+   */
+  private flushLastSeen(): Promise<void> {
+    // One flush at a time, in order; the last one at shutdown waits for any before it.
+    this.flushChain = this.flushChain.then(() => this.flushOnce());
+    return this.flushChain;
+  }
+
+  private async flushOnce(): Promise<void> {
     if (this.lastSeen.size === 0) return;
-    const batch = [...this.lastSeen.entries()].flat();
+    const batch = new Map(this.lastSeen);
     this.lastSeen.clear();
-    await this.redis.hset(`${this.config.FLOTILLA_QUEUE_PREFIX}:health-probe:last-probe`, ...batch).catch(() => undefined);
+    try {
+      for (let i = 0, entries = [...batch.entries()]; i < entries.length; i += PROBE_TIMES_BATCH) {
+        await this.registry.recordProbeTimes({ entries: entries.slice(i, i + PROBE_TIMES_BATCH).map(([name, time]) => ({ name, time })) });
+      }
+    } catch (error) {
+      for (const [name, time] of batch) if (!this.lastSeen.has(name)) this.lastSeen.set(name, time);
+      this.runtime.logger.warn({ err: safeMessage(error), pending: this.lastSeen.size }, 'recording probe times failed; retrying with the next flush');
+    }
   }
 
   private async writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
@@ -179,6 +197,9 @@ export class ProbeService implements OnApplicationBootstrap {
     return new ClusterProber(resolved, { timeoutMs: this.config.PROBE_TIMEOUT_MS });
   }
 }
+
+/** Probe times per RecordProbeTimes call (the registry takes at most 10,000). */
+const PROBE_TIMES_BATCH = 5000;
 
 /** Error messages with anything that looks like a credential cut out. */
 function safeMessage(error: unknown): string {

@@ -1,9 +1,8 @@
-import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
 import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
 import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
 import { RegistryClient } from '@flotilla/service-kit';
-import { PlatformEnv, TEST_REDIS_URL, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
 import { SourceProcess, startSourceProcess } from './testing/source-process';
 import { rendezvousOwner } from './membership';
 
@@ -35,7 +34,6 @@ describe('health-probe replicas share the fleet (real processes, registry, Postg
   let platform: PlatformEnv;
   let registry: SourceProcess;
   let client: RegistryClient;
-  let redis: Redis;
   let emu: KubeEmulator;
   const replicas: Replica[] = [];
   const handles = new Map<string, ClusterHandle>();
@@ -44,7 +42,6 @@ describe('health-probe replicas share the fleet (real processes, registry, Postg
     platform = await preparePlatformEnv();
     registry = await startSourceProcess('registry', platform.env('registry'), platform.ports.registryHttp);
     client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
-    redis = new Redis(TEST_REDIS_URL);
     emu = await KubeEmulator.start({ clusters: 0 });
     for (let i = 0; i < CLUSTERS; i++) {
       const name = `m-${i}`;
@@ -71,11 +68,10 @@ describe('health-probe replicas share the fleet (real processes, registry, Postg
     client?.close();
     await registry?.stop();
     await emu?.stop();
-    await redis?.quit();
     await platform?.cleanup();
   });
 
-  const lastProbe = async (name: string) => Date.parse((await redis.hget(`${platform.queuePrefix}:health-probe:last-probe`, name)) ?? '0');
+  const lastProbe = async (name: string) => Date.parse(clusterFromProto(await client.getCluster({ name })).status?.lastProbeTime ?? '0') || 0;
 
   it('probes each cluster by exactly one replica, and takes a killed replica\'s clusters over within two intervals', async () => {
     const names = [...handles.keys()];

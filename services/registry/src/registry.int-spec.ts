@@ -259,6 +259,46 @@ describe('registry (real Postgres and Redis, over gRPC)', () => {
     expect(await reasonOf(firstValueFrom(client.watchClusters({ resourceVersion: 'abc' })))).toBe(ErrorReason.BadRequest);
   });
 
+  it('serves last probe times as status.lastProbeTime without storing, versioning or broadcasting them', async () => {
+    await create(cluster('p1'));
+    await create(cluster('p2'));
+    const before = await client.getCluster({ name: 'p1' });
+    const start = (await client.listClusters({})).metadata!.resourceVersion!;
+    const changes: string[] = [];
+    const sub = client.watchClusters({ resourceVersion: start, fieldSelector: 'metadata.name=p1' }).subscribe({ next: (e) => void changes.push(`${e.type}`), error: () => undefined });
+    const t1 = '2026-11-24T10:00:00.000Z';
+    const t2 = '2026-11-24T10:00:10.000Z';
+    const recorded = await client.recordProbeTimes({ entries: [{ name: 'p1', time: t1 }, { name: 'p1', time: t2 }, { name: 'p2', time: t1 }, { name: 'no-such-cluster', time: t1 }] });
+    expect(recorded.recorded).toBe(2); // the newest time per cluster; unknown names skipped
+    const p1 = await client.getCluster({ name: 'p1' });
+    expect(p1.status?.lastProbeTime).toBe(t2);
+    expect(p1.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    const listed = await client.listClusters({ fieldSelector: 'metadata.name=p2' });
+    expect(listed.items?.[0]?.status?.lastProbeTime).toBe(t1);
+    // Not stored with the status: a status write carrying it neither stores it nor counts as a change.
+    const written = await client.updateClusterStatus({ name: 'p1', status: { ...p1.status, lastProbeTime: '2020-01-01T00:00:00Z' } });
+    expect(written.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    const { rows } = await pg.query(`SELECT status FROM clusters WHERE name = 'p1'`);
+    expect(rows[0].status).not.toHaveProperty('lastProbeTime');
+    expect((await client.getCluster({ name: 'p1' })).status?.lastProbeTime).toBe(t2);
+    // Probe times are internal: the internal token is required, and bad entries are named.
+    const anonymous = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`);
+    expect(await reasonOf(anonymous.recordProbeTimes({ entries: [{ name: 'p1', time: t1 }] }))).toBe(ErrorReason.Unauthorized);
+    anonymous.close();
+    const bad = await client.recordProbeTimes({ entries: [{ name: 'p1', time: 'yesterday' }] }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(FlotillaError);
+    expect((bad as FlotillaError).reason).toBe(ErrorReason.BadRequest);
+    expect(JSON.stringify((bad as FlotillaError).details)).toContain('entries[0].time');
+    // A removed cluster's probe time goes with it; a new cluster of the same name starts without one.
+    await client.deleteCluster({ name: 'p2' });
+    await client.patchCluster({ name: 'p2', patchType: 'application/merge-patch+json', patch: '{"metadata":{"finalizers":null}}' });
+    await create(cluster('p2'));
+    expect((await client.getCluster({ name: 'p2' })).status?.lastProbeTime ?? '').toBe('');
+    await new Promise((r) => setTimeout(r, 300));
+    sub.unsubscribe();
+    expect(changes).toEqual([]); // recording probe times made no watch event
+  });
+
   it('serves grpc.health.v1 and server reflection', async () => {
     const target = `127.0.0.1:${platform.ports.registryGrpc}`;
     expect(await grpcHealthCheck(target)).toBe('SERVING');

@@ -11,6 +11,7 @@ import { ClustersGrpcController } from './clusters/clusters.grpc.controller';
 import { ClustersRepository, REGISTRY_DATA_SOURCE } from './clusters/clusters.repository';
 import { ClustersService, SECRET_BOX } from './clusters/clusters.service';
 import { INTERNAL_TOKEN_CHECK, InternalTokenCheck } from './clusters/internal-token';
+import { PROBE_TIMES_KEY, PROBE_TIMES_REDIS, ProbeTimesRepository, probeTimesKey } from './clusters/probe-times.repository';
 import { RegistryConfig } from './config';
 import { REGISTRY_MIGRATIONS } from './migrations';
 import { OutboxEntity } from './outbox/outbox.entity';
@@ -72,6 +73,13 @@ async function openDatabase(config: RegistryConfig, runtime: ServiceRuntime): Pr
         return redis;
       },
     },
+    { provide: PROBE_TIMES_REDIS, useExisting: REDIS },
+    {
+      provide: PROBE_TIMES_KEY,
+      inject: [CONFIG],
+      useFactory: (config: RegistryConfig) => probeTimesKey(config.FLOTILLA_QUEUE_PREFIX),
+    },
+    ProbeTimesRepository,
     {
       provide: JOB_QUEUE,
       inject: [REDIS, CONFIG, RUNTIME],
@@ -126,6 +134,7 @@ export class RegistryModule implements OnApplicationBootstrap {
     private readonly repo: ClustersRepository,
     private readonly outbox: OutboxRepository,
     private readonly importJobs: ImportJobsRepository,
+    private readonly clusters: ClustersService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -135,6 +144,7 @@ export class RegistryModule implements OnApplicationBootstrap {
         await this.repo.pruneChanges(this.config.WATCH_RETENTION_SECONDS, 1000);
         await this.outbox.pruneDispatched(24 * 3600);
         await this.importJobs.pruneFinished(this.config.IMPORT_JOB_RETENTION_SECONDS);
+        await this.clusters.pruneProbeTimes();
       } catch (error) {
         this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'pruning failed');
       }

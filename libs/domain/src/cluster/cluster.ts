@@ -77,6 +77,11 @@ export interface ClusterStatus {
   /** The member's kube-system namespace UID: the cluster's identity. */
   uid?: string;
   configz?: Record<string, boolean>;
+  /**
+   * Read-only, RFC 3339: when the health probe last probed the cluster (any result). Served by the
+   * registry from its probe-time store, never stored with the status nor written through it (ADR 0021).
+   */
+  lastProbeTime?: string;
 }
 
 export interface Cluster {

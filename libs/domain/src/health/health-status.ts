@@ -66,7 +66,8 @@ export function statusAfterProbe(input: ProbeStatusInput): ClusterStatus {
 /** Whether two statuses differ in anything the registry stores (condition timestamps ignored). */
 export function statusDiffers(a: ClusterStatus | undefined, b: ClusterStatus | undefined): boolean {
   const norm = (s: ClusterStatus | undefined) => {
-    const { conditions, ...rest } = s ?? {};
+    // lastProbeTime is not part of the stored status (ADR 0021): it never makes a write.
+    const { conditions, lastProbeTime: _lastProbeTime, ...rest } = s ?? {};
     const c = [...(conditions ?? [])]
       .map((x) => [x.type, x.status, x.reason ?? '', x.message ?? ''])
       .sort((p, q) => String(p[0]).localeCompare(String(q[0])));

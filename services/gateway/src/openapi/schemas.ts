@@ -81,6 +81,7 @@ export const SCHEMAS: Record<string, object> = {
           region: { type: 'string' },
           uid: { type: 'string', description: "The member's kube-system namespace UID" },
           configz: { type: 'object', additionalProperties: { type: 'boolean' } },
+          lastProbeTime: { type: 'string', format: 'date-time', readOnly: true, description: 'When the health probe last probed the cluster (any result); not stored with the status' },
         },
       },
     },

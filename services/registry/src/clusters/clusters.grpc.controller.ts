@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import { Observable, map } from 'rxjs';
+import { Observable, concatMap } from 'rxjs';
 import { clusterFromProto, clusterToProto, registryV1, statusFromProto } from '@flotilla/contracts';
 import { ClusterWatchService } from './cluster-watch.service';
 import { ClustersService } from './clusters.service';
@@ -62,7 +62,19 @@ export class ClustersGrpcController implements registryV1.RegistryServiceControl
   watchClusters(r: registryV1.WatchClustersRequest): Observable<registryV1.WatchEvent> {
     return this.watcher
       .watch({ resourceVersion: r.resourceVersion, labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, allowBookmarks: r.allowBookmarks })
-      .pipe(map((e) => ({ type: e.type, object: clusterToProto(e.object) })));
+      .pipe(
+        // In order: each event's object gets its cluster's last probe time (bookmarks and deletions have none).
+        concatMap(async (e) => {
+          const object = e.type === 'BOOKMARK' || e.type === 'DELETED' ? e.object : (await this.clusters.withProbeTimes([e.object]))[0]!;
+          return { type: e.type, object: clusterToProto(object) };
+        }),
+      );
+  }
+
+  @GrpcMethod(S, 'RecordProbeTimes')
+  async recordProbeTimes(r: registryV1.RecordProbeTimesRequest, metadata?: Metadata): Promise<registryV1.RecordProbeTimesResponse> {
+    this.internalToken.assert(metadata);
+    return { recorded: await this.clusters.recordProbeTimes((r.entries ?? []).map((e) => ({ name: e.name ?? '', time: e.time ?? '' }))) };
   }
 
   @GrpcMethod(S, 'GetClusterCredentials')

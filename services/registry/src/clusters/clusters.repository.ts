@@ -99,6 +99,13 @@ export class ClustersRepository {
     return this.db.getRepository(ClusterEntity).findOne({ where: { name } });
   }
 
+  /** Which of `names` are stored clusters. */
+  async existingNames(names: string[]): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    const rows = (await this.db.query('SELECT name FROM clusters WHERE name = ANY($1::text[])', [names])) as { name: string }[];
+    return new Set(rows.map((r) => r.name));
+  }
+
   async credentials(clusterUid: string): Promise<ClusterCredentialEntity[]> {
     return this.db.getRepository(ClusterCredentialEntity).find({ where: { clusterUid } });
   }

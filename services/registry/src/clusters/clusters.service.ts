@@ -26,6 +26,7 @@ import { JOBS, JobName, parsePayload } from '@flotilla/queue';
 import { ClusterEntity, CredentialKind } from './cluster.entity';
 import { toCluster } from './cluster.mapper';
 import { ClustersRepository, ClustersTransaction, isUniqueViolation } from './clusters.repository';
+import { ProbeTimesRepository } from './probe-times.repository';
 
 export const SECRET_BOX = Symbol('registry.secret-box');
 
@@ -74,6 +75,9 @@ function decodeContinue(raw: string): ContinueToken {
   });
 }
 
+const MAX_PROBE_TIMES = 10_000;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
 const credentialAad = (uid: string, kind: CredentialKind) => `cluster/${uid}/${kind}`;
 
 /** The system of record for clusters: every rule of how they are written lives here. */
@@ -82,12 +86,61 @@ export class ClustersService {
   constructor(
     private readonly repo: ClustersRepository,
     @Inject(SECRET_BOX) private readonly secrets: SecretBox,
+    private readonly probeTimes: ProbeTimesRepository,
   ) {}
 
   async get(name: string): Promise<Cluster> {
     const entity = await this.repo.findByName(name);
     if (!entity) throw ClusterErrors.notFound(name);
-    return toCluster(entity);
+    return (await this.withProbeTimes([toCluster(entity)]))[0]!;
+  }
+
+  /**
+   * Adds status.lastProbeTime from the probe-time store. Best effort: when that store cannot be
+   * read, the clusters are returned without it rather than not at all.
+   */
+  async withProbeTimes(clusters: Cluster[]): Promise<Cluster[]> {
+    const times = await this.probeTimes.read(clusters.map((c) => c.metadata.name)).catch(() => new Map<string, string>());
+    if (times.size === 0) return clusters;
+    return clusters.map((c) => {
+      const t = times.get(c.metadata.name);
+      return t ? { ...c, status: { ...c.status, lastProbeTime: t } } : c;
+    });
+  }
+
+  /** Drops probe times of clusters that no longer exist (removed through a path that could not forget them). */
+  async pruneProbeTimes(): Promise<number> {
+    const names = await this.probeTimes.names();
+    const existing = await this.repo.existingNames(names);
+    const gone = names.filter((n) => !existing.has(n));
+    await this.probeTimes.forget(...gone);
+    return gone.length;
+  }
+
+  /** Last probe times from the health probe (internal). Names of clusters that do not exist are skipped. */
+  async recordProbeTimes(entries: { name: string; time: string }[]): Promise<number> {
+    if (entries.length > MAX_PROBE_TIMES) {
+      throw new FlotillaError(ErrorReason.BadRequest, `at most ${MAX_PROBE_TIMES} probe times per call; send them in batches`, {
+        causes: [{ reason: 'FieldValueTooLong', field: 'entries', message: `must have at most ${MAX_PROBE_TIMES} items` }],
+      });
+    }
+    const causes: { reason: string; field: string; message: string }[] = [];
+    entries.forEach((e, i) => {
+      if (!e.name || e.name.length > 253) causes.push({ reason: 'FieldValueInvalid', field: `entries[${i}].name`, message: 'must be a cluster name (1-253 characters)' });
+      if (!RFC3339.test(e.time) || Number.isNaN(Date.parse(e.time))) {
+        causes.push({ reason: 'FieldValueInvalid', field: `entries[${i}].time`, message: 'must be an RFC 3339 time, e.g. 2026-11-24T10:00:00.000Z' });
+      }
+    });
+    if (causes.length > 0) throw new FlotillaError(ErrorReason.BadRequest, 'invalid probe times', { causes: causes.slice(0, 20) });
+    const latest = new Map<string, string>();
+    for (const e of entries) {
+      const seen = latest.get(e.name);
+      if (!seen || Date.parse(e.time) > Date.parse(seen)) latest.set(e.name, e.time);
+    }
+    const existing = await this.repo.existingNames([...latest.keys()]);
+    for (const name of [...latest.keys()]) if (!existing.has(name)) latest.delete(name);
+    await this.probeTimes.record(latest);
+    return latest.size;
   }
 
   async list(options: ListOptions): Promise<ClusterPage> {
@@ -102,7 +155,7 @@ export class ClustersService {
     const token = options.continueToken ? decodeContinue(options.continueToken) : undefined;
     const resourceVersion = token?.rv ?? (await this.repo.currentResourceVersion());
     const result = await this.repo.list({ labels, fields, limit, afterName: token?.after });
-    const page: ClusterPage = { resourceVersion, items: result.items.map(toCluster) };
+    const page: ClusterPage = { resourceVersion, items: await this.withProbeTimes(result.items.map(toCluster)) };
     if (result.hasMore) {
       page.continueToken = encodeContinue({ v: 1, after: result.items[result.items.length - 1]!.name, rv: resourceVersion });
       page.remainingItemCount = result.remaining;
@@ -144,7 +197,7 @@ export class ClustersService {
     const importJob = JOBS[JobName.ClusterImport];
     const payload = parsePayload(importJob.name, importJob.schema, { name: entity.name, uid: entity.uid });
     try {
-      return await this.repo.transaction(async (tx) => {
+      const created = await this.repo.transaction(async (tx) => {
         entity.resourceVersion = await tx.nextResourceVersion();
         await tx.insert(entity);
         await this.writeCredentials(tx, entity.uid, credentials);
@@ -153,6 +206,9 @@ export class ClustersService {
         await tx.addJob(importJob.name, payload, importJob.idempotencyKey(payload));
         return shown;
       });
+      // A probe time left by an earlier cluster of the same name is not this one's.
+      await this.probeTimes.forget(created.metadata.name).catch(() => undefined);
+      return created;
     } catch (error) {
       if (isUniqueViolation(error)) throw ClusterErrors.alreadyExists(entity.name);
       throw error;
@@ -251,6 +307,12 @@ export class ClustersService {
    * the finalizers' owners finish the job; the record goes when the last one is removed.
    */
   async delete(name: string, preconditions: { uid?: string; resourceVersion?: string }, dryRun: boolean): Promise<DeleteOutcome> {
+    const outcome = await this.deleteRecord(name, preconditions, dryRun);
+    if (outcome.deleted && !dryRun) await this.probeTimes.forget(name).catch(() => undefined);
+    return outcome;
+  }
+
+  private deleteRecord(name: string, preconditions: { uid?: string; resourceVersion?: string }, dryRun: boolean): Promise<DeleteOutcome> {
     return this.repo.transaction(async (tx) => {
       const current = await this.lockExisting(tx, name);
       if (preconditions.uid && preconditions.uid !== current.uid) {
@@ -294,7 +356,9 @@ export class ClustersService {
    * The status subresource. Condition times follow Kubernetes: lastTransitionTime moves only
    * when a condition's status changes. A write that changes nothing is not written.
    */
-  async updateStatus(name: string, resourceVersion: string | undefined, status: ClusterStatus): Promise<Cluster> {
+  async updateStatus(name: string, resourceVersion: string | undefined, input: ClusterStatus): Promise<Cluster> {
+    // Read-only: served from the probe-time store, never stored with the status.
+    const { lastProbeTime: _readOnly, ...status } = input;
     this.validateStatus(name, status);
     return this.repo.transaction(async (tx) => {
       const current = await this.lockExisting(tx, name);

@@ -26,6 +26,8 @@ export interface RegistryServiceClient {
   watchClusters(request: WatchClustersRequest, metadata?: Metadata): Observable<WatchEvent>;
   /** Internal: decrypted credentials. Requires the internal token in the "authorization" metadata. */
   getClusterCredentials(request: GetClusterCredentialsRequest, metadata?: Metadata): Observable<ClusterCredentials>;
+  /** Internal (health-probe): when clusters were last probed, in batches. Kept outside the stored status (no resourceVersion bump, no watch event) and shown as status.last_probe_time on reads. Requires the internal token. Names of clusters that do not exist are skipped. */
+  recordProbeTimes(request: RecordProbeTimesRequest, metadata?: Metadata): Observable<RecordProbeTimesResponse>;
 }
 
 /** Server side: what a controller implementing RegistryService provides. */
@@ -39,6 +41,7 @@ export interface RegistryServiceController {
   updateClusterStatus(request: UpdateClusterStatusRequest, metadata?: Metadata): Promise<Cluster> | Observable<Cluster> | Cluster;
   watchClusters(request: WatchClustersRequest, metadata?: Metadata): Observable<WatchEvent>;
   getClusterCredentials(request: GetClusterCredentialsRequest, metadata?: Metadata): Promise<ClusterCredentials> | Observable<ClusterCredentials> | ClusterCredentials;
+  recordProbeTimes(request: RecordProbeTimesRequest, metadata?: Metadata): Promise<RecordProbeTimesResponse> | Observable<RecordProbeTimesResponse> | RecordProbeTimesResponse;
 }
 
 export interface ObjectMeta {
@@ -88,6 +91,8 @@ export interface ClusterStatus {
   region?: string;
   uid?: string;
   configz?: Record<string, boolean>;
+  /** Read-only, RFC 3339: when the cluster was last probed (any result). Ignored on writes. */
+  lastProbeTime?: string;
 }
 
 export interface Cluster {
@@ -186,4 +191,19 @@ export interface ClusterCredentials {
   kubeconfig?: string;
   token?: string;
   keyId?: string;
+}
+
+export interface ProbeTime {
+  name?: string;
+  /** RFC 3339. */
+  time?: string;
+}
+
+export interface RecordProbeTimesRequest {
+  entries?: ProbeTime[];
+}
+
+export interface RecordProbeTimesResponse {
+  /** Entries stored (those of existing clusters). */
+  recorded?: number;
 }

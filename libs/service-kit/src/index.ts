@@ -17,4 +17,5 @@ export type { WorkerConfig, WorkerServiceSpec } from './worker-service';
 export { IMPORT_JOBS_CLIENT, ImportJobsClient } from './import-jobs-client';
 export { CLUSTER_EVENTS_CLIENT, ClusterEventsClient } from './cluster-events-client';
 export { GrpcServiceClient } from './grpc-client';
+export { ConcurrencyLimit } from './concurrency-limit';
 export type { GrpcServiceDefinition } from './grpc-client';

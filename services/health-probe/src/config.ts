@@ -15,6 +15,11 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_SUCCESS_THRESHOLD: ms(1, 1, 100),
     PROBE_CONCURRENCY: ms(1000, 1, 10_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
+    /**
+     * Registry calls in flight at once (credentials, status writes, events): the registry and its
+     * database pool serve everyone, so a replica starting with 10,000 clusters queues here instead.
+     */
+    PROBE_REGISTRY_CONCURRENCY: ms(16, 1, 1000),
     /** A replica not heard from for this long is dead; its clusters move to the others. */
     PROBE_LEASE_TTL_MS: ms(8_000, 300, 600_000),
     PROBE_LEASE_HEARTBEAT_MS: ms(2_000, 100, 60_000),

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { Cluster, ClusterStatus } from '@flotilla/domain';
 import { clusterFromProto, statusToProto } from '@flotilla/contracts';
 import { ClusterProber, ResolvedKubeconfig, parseKubeconfig } from '@flotilla/kube';
-import { CONFIG, ClusterEventsClient, REDIS, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime } from '@flotilla/service-kit';
+import { CONFIG, ClusterEventsClient, ConcurrencyLimit, REDIS, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
 import { FleetWatcher } from './fleet';
 import { ReplicaMembership } from './membership';
@@ -25,6 +25,7 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly events: HealthEventPublisher;
   private flushTimer?: NodeJS.Timeout;
   private flushChain: Promise<void> = Promise.resolve();
+  private readonly registryCalls: ConcurrencyLimit;
   private startTimer?: NodeJS.Timeout;
 
   constructor(
@@ -33,6 +34,7 @@ export class ProbeService implements OnApplicationBootstrap {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
   ) {
+    this.registryCalls = new ConcurrencyLimit(config.PROBE_REGISTRY_CONCURRENCY);
     const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
     const failures = new Counter({ name: 'flotilla_probe_failures_total', help: 'Failed cluster probes by result', labelNames: ['result'], registers });
@@ -70,7 +72,7 @@ export class ProbeService implements OnApplicationBootstrap {
         recordTransition: async (c, t, at) => {
           transitions.inc({ to: t.to, reason: t.reason });
           log.info({ cluster: c.metadata.name, from: t.from, to: t.to, reason: t.reason }, 'cluster Ready transition');
-          await this.events.publish(c, t, at);
+          await this.registryCalls.run(() => this.events.publish(c, t, at));
         },
         owns: (name) => this.membership.owns(name),
         probed: (name, at) => void this.lastSeen.set(name, at.toISOString()),
@@ -102,6 +104,15 @@ export class ProbeService implements OnApplicationBootstrap {
         const { queued, inFlight } = scheduler.load();
         this.set({ state: 'queued' }, queued);
         this.set({ state: 'in_flight' }, inFlight);
+      },
+    });
+    const registryCalls = this.registryCalls;
+    new Gauge({
+      name: 'flotilla_probe_registry_calls_queued',
+      help: 'Registry calls (credentials, status writes, events) waiting for one of PROBE_REGISTRY_CONCURRENCY slots',
+      registers,
+      collect() {
+        this.set(registryCalls.queued);
       },
     });
     this.fleet = new FleetWatcher(
@@ -173,12 +184,12 @@ export class ProbeService implements OnApplicationBootstrap {
   }
 
   private async writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
-    const written = await this.registry.updateClusterStatus({ name, resourceVersion: '', status: statusToProto(status) });
+    const written = await this.registryCalls.run(() => this.registry.updateClusterStatus({ name, resourceVersion: '', status: statusToProto(status) }));
     return clusterFromProto(written);
   }
 
   private async createProber(cluster: Cluster): Promise<Prober> {
-    const creds = await this.registry.getClusterCredentials({ name: cluster.metadata.name });
+    const creds = await this.registryCalls.run(() => this.registry.getClusterCredentials({ name: cluster.metadata.name }));
     let resolved: ResolvedKubeconfig;
     if (creds.kubeconfig) {
       resolved = parseKubeconfig(creds.kubeconfig, { allowInsecureSkipTlsVerify: true });

@@ -1,0 +1,38 @@
+import { ConcurrencyLimit } from './concurrency-limit';
+
+describe('ConcurrencyLimit', () => {
+  it('runs at most `limit` calls at once, in arrival order, and passes results and errors through', async () => {
+    const limit = new ConcurrencyLimit(2);
+    let running = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const releases: (() => void)[] = [];
+    const calls = Array.from({ length: 5 }, (_, i) =>
+      limit.run(async () => {
+        started.push(i);
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((r) => releases.push(r));
+        running--;
+        if (i === 3) throw new Error('call 3 failed');
+        return i;
+      }),
+    );
+    const settled = Promise.allSettled(calls);
+    for (let n = 0; n < 5; n++) {
+      await new Promise((r) => setImmediate(r));
+      expect(limit.queued).toBe(Math.max(0, 5 - n - 2));
+      releases.shift()!();
+    }
+    const results = await settled;
+    expect(peak).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([0, 1, 2, 'call 3 failed', 4]);
+    // The limit is free again afterwards.
+    expect(await limit.run(async () => 'again')).toBe('again');
+  });
+
+  it('refuses a limit below 1', () => {
+    expect(() => new ConcurrencyLimit(0)).toThrow(RangeError);
+  });
+});

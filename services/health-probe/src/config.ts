@@ -13,7 +13,11 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_TIMEOUT_MS: ms(5_000, 50, 60_000),
     PROBE_FAILURE_THRESHOLD: ms(3, 1, 100),
     PROBE_SUCCESS_THRESHOLD: ms(1, 1, 100),
-    PROBE_CONCURRENCY: ms(1000, 1, 10_000),
+    /** Probes in flight for clusters whose last probe succeeded (the main lane). */
+    PROBE_CONCURRENCY: ms(200, 1, 10_000),
+    /** Probes in flight for clusters whose last probe failed, and main-lane probes slower than PROBE_SLOW_AFTER_MS. */
+    PROBE_SUSPECT_CONCURRENCY: ms(1000, 1, 10_000),
+    PROBE_SLOW_AFTER_MS: ms(1000, 50, 60_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /**
      * Registry calls in flight at once (credentials, status writes, events): the registry and its

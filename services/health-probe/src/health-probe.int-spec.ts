@@ -240,7 +240,8 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
     const onTime = await metric('flotilla_probe_lag_seconds_bucket', 'le="2.5"');
     expect(onTime).toBe(lagged);
     const text = await (await fetch(`${probe.httpUrl}/metrics`)).text();
-    expect(text).toMatch(/^flotilla_probe_queue\{state="queued"[^}]*\} \d+$/m);
-    expect(text).toMatch(/^flotilla_probe_queue\{state="in_flight"[^}]*\} \d+$/m);
+    for (const lane of ['main', 'suspect']) {
+      for (const state of ['queued', 'in_flight']) expect(text).toMatch(new RegExp(`^flotilla_probe_queue\\{lane="${lane}",state="${state}"[^}]*\\} \\d+$`, 'm'));
+    }
   });
 });

@@ -64,6 +64,8 @@ export class ProbeService implements OnApplicationBootstrap {
         failureThreshold: config.PROBE_FAILURE_THRESHOLD,
         successThreshold: config.PROBE_SUCCESS_THRESHOLD,
         concurrency: config.PROBE_CONCURRENCY,
+        suspectConcurrency: config.PROBE_SUSPECT_CONCURRENCY,
+        slowAfterMs: config.PROBE_SLOW_AFTER_MS,
         retryBackoffMs: config.PROBE_RETRY_BACKOFF_MS,
       },
       {
@@ -97,13 +99,14 @@ export class ProbeService implements OnApplicationBootstrap {
     });
     new Gauge({
       name: 'flotilla_probe_queue',
-      help: 'Probes due and waiting for a slot (queued) and running (in_flight)',
-      labelNames: ['state'],
+      help: 'Probes due and waiting for a slot (queued) and running (in_flight), per lane (main: answering clusters; suspect: failing or slow ones)',
+      labelNames: ['lane', 'state'],
       registers,
       collect() {
-        const { queued, inFlight } = scheduler.load();
-        this.set({ state: 'queued' }, queued);
-        this.set({ state: 'in_flight' }, inFlight);
+        for (const [lane, { queued, inFlight }] of Object.entries(scheduler.load())) {
+          this.set({ lane, state: 'queued' }, queued);
+          this.set({ lane, state: 'in_flight' }, inFlight);
+        }
       },
     });
     const registryCalls = this.registryCalls;

@@ -115,7 +115,7 @@ describe('ProbeScheduler', () => {
   });
 
   it('never overlaps probes of one cluster and bounds concurrency; a hanging cluster delays no other', async () => {
-    const h = harness({ concurrency: 2, intervalMs: 1000, retryBackoffMs: 100 });
+    const h = harness({ concurrency: 2, intervalMs: 1000, retryBackoffMs: 100, slowAfterMs: 60_000 });
     let release!: () => void;
     const hung = new Promise<ProbeObservation>((resolve) => (release = () => resolve(down)));
     h.behaviour.set('hung', () => hung);
@@ -127,6 +127,27 @@ describe('ProbeScheduler', () => {
     expect(h.stats()).toEqual({ maxOverlap: 1, maxRunning: 2 });
     release();
     await h.advance(100);
+  });
+
+  it('moves a probe that hangs to the suspect lane, so that it holds no slot of the answering clusters', async () => {
+    // One main-lane slot: without the suspect lane, the hanging probe would hold it for good.
+    const h = harness({ concurrency: 1, suspectConcurrency: 1, slowAfterMs: 500, intervalMs: 1000, retryBackoffMs: 100 });
+    let release!: () => void;
+    h.behaviour.set('hung', () => new Promise<ProbeObservation>((resolve) => (release = () => resolve(down))));
+    for (const n of ['hung', 'x', 'y']) h.s.upsert(cluster(n));
+    await h.advance(5000, 10);
+    expect(h.s.load()).toMatchObject({ suspect: { inFlight: 1 } });
+    for (const n of ['x', 'y']) expect(h.probes.filter((p) => p === n).length).toBeGreaterThanOrEqual(4);
+    expect(h.stats().maxOverlap).toBe(1);
+    // Its next probe, after the failure, is queued in the suspect lane from the start.
+    release();
+    await h.advance(50, 10);
+    h.behaviour.set('hung', () => new Promise<ProbeObservation>(() => undefined));
+    await h.advance(200, 10);
+    expect(h.s.load()).toMatchObject({ main: { inFlight: expect.any(Number) }, suspect: { inFlight: 1 } });
+    const before = h.probes.length;
+    await h.advance(3000, 10);
+    expect(h.probes.length - before).toBeGreaterThanOrEqual(4); // x and y go on
   });
 
   it('drops clusters it no longer owns and the removed ones', async () => {

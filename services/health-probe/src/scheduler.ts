@@ -50,7 +50,16 @@ export interface SchedulerConfig {
   timeoutMs: number;
   failureThreshold: number;
   successThreshold: number;
+  /** Probes in flight in the main lane: clusters whose last probe succeeded. */
   concurrency: number;
+  /**
+   * Probes in flight in the suspect lane: clusters whose last probe failed, and main-lane probes
+   * still running after `slowAfterMs`. A hanging member waits there, holding no main-lane slot.
+   * Default: 5 × concurrency.
+   */
+  suspectConcurrency?: number;
+  /** A main-lane probe in flight this long moves to the suspect lane (default 1000 ms). */
+  slowAfterMs?: number;
   retryBackoffMs: number;
   /**
    * A newly owned cluster's first probe comes at a random point of this window, which sets its phase.
@@ -74,7 +83,42 @@ interface Entry {
   due?: number;
   queued: boolean;
   inFlight: boolean;
+  /** The lane whose slot the probe in flight holds. */
+  lane?: Lane;
+  /** Counts probes of this entry, so that a stale slow-lane check never moves a later probe. */
+  probeSeq: number;
   removed: boolean;
+}
+
+/** A FIFO of due clusters and the probes in flight for one concurrency bound. */
+class Lane {
+  private readonly queue: string[] = [];
+  private head = 0;
+  running = 0;
+
+  constructor(
+    readonly name: 'main' | 'suspect',
+    readonly limit: number,
+  ) {}
+
+  push(name: string): void {
+    this.queue.push(name);
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** The next due cluster when a slot is free. */
+  take(): string | undefined {
+    if (this.running >= this.limit || this.head >= this.queue.length) return undefined;
+    const name = this.queue[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return name;
+  }
 }
 
 /** Only clusters the import has finished (Initialized=True) and not being deleted are probed. */
@@ -91,9 +135,12 @@ export function isProbeable(c: Cluster): boolean {
 export class ProbeScheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly wheel = new Map<number, Set<string>>();
-  private readonly ready: string[] = [];
-  private readyHead = 0;
-  private running = 0;
+  private readonly main: Lane;
+  private readonly suspect: Lane;
+  /** Main-lane probes in start order, to move those running longer than slowAfterMs. */
+  private readonly started: { e: Entry; seq: number; at: number }[] = [];
+  private startedHead = 0;
+  private readonly slowAfterMs: number;
   private lastSlot: number;
   private timer?: NodeJS.Timeout;
   private readonly tickMs: number;
@@ -108,6 +155,9 @@ export class ProbeScheduler {
   ) {
     this.tickMs = config.tickMs ?? 50;
     this.now = deps.now ?? Date.now;
+    this.main = new Lane('main', config.concurrency);
+    this.suspect = new Lane('suspect', config.suspectConcurrency ?? config.concurrency * 5);
+    this.slowAfterMs = config.slowAfterMs ?? 1000;
     this.lastSlot = Math.floor(this.now() / this.tickMs);
   }
 
@@ -145,9 +195,12 @@ export class ProbeScheduler {
     return out;
   }
 
-  /** Probes due and waiting for a slot, and probes running. */
-  load(): { queued: number; inFlight: number } {
-    return { queued: this.ready.length - this.readyHead, inFlight: this.running };
+  /** Per lane: probes due and waiting for a slot, and probes running. */
+  load(): Record<'main' | 'suspect', { queued: number; inFlight: number }> {
+    return {
+      main: { queued: this.main.queued, inFlight: this.main.running },
+      suspect: { queued: this.suspect.queued, inFlight: this.suspect.running },
+    };
   }
 
   health(name: string): HealthState | undefined {
@@ -177,6 +230,7 @@ export class ProbeScheduler {
       health: initialHealthState(ready?.status ?? 'Unknown', ready?.reason, ready?.message),
       queued: false,
       inFlight: false,
+      probeSeq: 0,
       removed: false,
     };
     this.entries.set(name, entry);
@@ -222,10 +276,15 @@ export class ProbeScheduler {
     e.slot = undefined;
   }
 
-  /** Move due entries to the ready FIFO and start probes up to the concurrency bound. */
+  /**
+   * Move due entries to their lane's FIFO (the suspect lane when the last probe failed), move
+   * main-lane probes running longer than slowAfterMs to the suspect lane, and start probes up to
+   * each lane's bound.
+   */
   tick(): void {
     if (this.stopped) return;
-    const current = Math.floor(this.now() / this.tickMs);
+    const now = this.now();
+    const current = Math.floor(now / this.tickMs);
     for (let s = this.lastSlot + 1; s <= current; s++) {
       const bucket = this.wheel.get(s);
       if (!bucket) continue;
@@ -235,39 +294,66 @@ export class ProbeScheduler {
         if (!e || e.queued || e.inFlight) continue;
         e.slot = undefined;
         e.queued = true;
-        this.ready.push(name);
+        (this.isSuspect(e) ? this.suspect : this.main).push(name);
       }
     }
     this.lastSlot = current;
+    this.moveSlowProbes(now);
     this.dispatch();
   }
 
+  private isSuspect(e: Entry): boolean {
+    return e.lastKind !== undefined && e.lastKind !== 'success';
+  }
+
+  /** A probe slow to answer waits in the suspect lane: it no longer holds up the answering clusters. */
+  private moveSlowProbes(now: number): void {
+    while (this.startedHead < this.started.length && this.started[this.startedHead]!.at + this.slowAfterMs <= now) {
+      const { e, seq } = this.started[this.startedHead++]!;
+      if (!e.inFlight || e.probeSeq !== seq || e.lane !== this.main) continue;
+      if (this.suspect.running >= this.suspect.limit) continue;
+      this.main.running--;
+      this.suspect.running++;
+      e.lane = this.suspect;
+    }
+    if (this.startedHead > 1024 && this.startedHead * 2 > this.started.length) {
+      this.started.splice(0, this.startedHead);
+      this.startedHead = 0;
+    }
+  }
+
   private dispatch(): void {
-    while (this.running < this.config.concurrency && this.readyHead < this.ready.length) {
-      const name = this.ready[this.readyHead++];
-      const e = this.entries.get(name);
-      if (!e || e.removed) continue;
-      e.queued = false;
-      if (!this.deps.owns(name)) {
-        this.drop(e);
-        continue;
+    for (const lane of [this.main, this.suspect]) {
+      for (let name = lane.take(); name !== undefined; name = lane.take()) {
+        const e = this.entries.get(name);
+        if (!e || e.removed) continue;
+        e.queued = false;
+        if (!this.deps.owns(name)) {
+          this.drop(e);
+          continue;
+        }
+        this.begin(e, lane);
       }
-      this.running++;
-      e.inFlight = true;
-      if (e.due !== undefined) this.deps.observeLag?.(Math.max(0, this.now() - e.due) / 1000);
-      const p = this.probeOne(e).finally(() => {
-        this.running--;
-        e.inFlight = false;
-        this.settled.delete(p);
-        if (e.removed) e.prober?.close();
-        if (!this.stopped) this.dispatch();
-      });
-      this.settled.add(p);
     }
-    if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
-      this.ready.splice(0, this.readyHead);
-      this.readyHead = 0;
-    }
+  }
+
+  private begin(e: Entry, lane: Lane): void {
+    const now = this.now();
+    lane.running++;
+    e.lane = lane;
+    e.inFlight = true;
+    const seq = ++e.probeSeq;
+    if (lane === this.main) this.started.push({ e, seq, at: now });
+    if (e.due !== undefined) this.deps.observeLag?.(Math.max(0, now - e.due) / 1000);
+    const p = this.probeOne(e).finally(() => {
+      e.lane!.running--;
+      e.lane = undefined;
+      e.inFlight = false;
+      this.settled.delete(p);
+      if (e.removed) e.prober?.close();
+      if (!this.stopped) this.dispatch();
+    });
+    this.settled.add(p);
   }
 
   private intervalFor(e: Entry): number {

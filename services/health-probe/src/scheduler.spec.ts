@@ -18,6 +18,7 @@ function cluster(name: string, ready: 'True' | 'False' | 'Unknown' = 'True'): Cl
 /** A fake clock and probers whose answers the test controls; each probe settles when the test says. */
 function harness(config: Partial<ConstructorParameters<typeof ProbeScheduler>[0]> = {}) {
   let now = 1_000_000;
+  let halted = false;
   const behaviour = new Map<string, () => ProbeObservation | Promise<ProbeObservation>>();
   const inFlight = new Map<string, number>();
   let maxOverlap = 0;
@@ -63,6 +64,14 @@ function harness(config: Partial<ConstructorParameters<typeof ProbeScheduler>[0]
     probes,
     stats: () => ({ maxOverlap, maxRunning }),
     clock: () => now,
+    /** Resolves once the fake clock reaches `t` (or the harness is halted). */
+    until: (t: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (halted || now >= t ? resolve() : setImmediate(check));
+        check();
+      }),
+    /** Releases every probe still waiting on the fake clock. */
+    halt: () => void (halted = true),
     async advance(ms: number, step = 10) {
       for (let t = 0; t < ms; t += step) {
         now += step;
@@ -87,19 +96,40 @@ describe('ProbeScheduler', () => {
 
   it('keeps a fixed cadence: a slow probe does not push the next one back', async () => {
     const h = harness();
-    const slow = () => {
-      const until = h.clock() + 300;
-      return new Promise<ProbeObservation>((resolve) => {
-        const check = () => (h.clock() >= until ? resolve(ok()) : setImmediate(check));
-        check();
-      });
-    };
+    const slow = () => h.until(h.clock() + 300).then(() => ok());
     h.behaviour.set('slow', slow);
     h.s.upsert(cluster('slow'));
     await h.advance(100_500, 50);
     // Due at t≈0, 10 s, ..., 100 s: 11 probes. Counting the interval from each probe's end
     // (10.3 s apart) would give 10.
+    h.halt();
     expect(h.probes.filter((p) => p === 'slow').length).toBe(11);
+  });
+
+  it('never probes a cluster twice in quick succession to catch up after starting late', async () => {
+    // One slot; the first probe of 'a' takes 20 s, so 'b' starts 20 s late.
+    const h = harness({ concurrency: 1, slowAfterMs: 60_000 });
+    const starts: number[] = [];
+    let first = true;
+    h.behaviour.set('a', () => {
+      if (!first) return ok();
+      first = false;
+      return h.until(h.clock() + 20_000).then(() => ok());
+    });
+    h.behaviour.set('b', () => {
+      starts.push(h.clock());
+      return ok();
+    });
+    h.s.upsert(cluster('a'));
+    await h.advance(20);
+    h.s.upsert(cluster('b'));
+    await h.advance(60_000, 50);
+    h.halt();
+    expect(starts[0]).toBeGreaterThanOrEqual(20_000);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    // Catching up on the missed slot would probe 'b' again at once; it takes a new phase instead.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(5000);
+    expect(starts.length).toBeGreaterThanOrEqual(4);
   });
 
   it('confirms a dead cluster within seconds through the retry backoff, then returns to the interval', async () => {

@@ -87,6 +87,8 @@ interface Entry {
   lane?: Lane;
   /** Counts probes of this entry, so that a stale slow-lane check never moves a later probe. */
   probeSeq: number;
+  /** When the probe in flight (or the last one) started. */
+  startedAt?: number;
   removed: boolean;
 }
 
@@ -343,6 +345,7 @@ export class ProbeScheduler {
     e.lane = lane;
     e.inFlight = true;
     const seq = ++e.probeSeq;
+    e.startedAt = now;
     if (lane === this.main) this.started.push({ e, seq, at: now });
     if (e.due !== undefined) this.deps.observeLag?.(Math.max(0, now - e.due) / 1000);
     const p = this.probeOne(e).finally(() => {
@@ -417,11 +420,13 @@ export class ProbeScheduler {
       const delay = nextProbeDelay(state, { ...this.config, intervalMs: interval, retryBackoffMs: Math.min(this.config.retryBackoffMs, interval) });
       // Steady cadence at a fixed rate: the next probe is due one interval after this one was due,
       // not after it finished, so a cluster is probed every interval (not interval + probe time)
-      // and the phases spread at start stay spread. A retry after a failure counts from now; when
-      // the replica has fallen behind, the probe is due at once (never two at a time: it is
-      // scheduled only now that this one has settled).
+      // and the phases spread at start stay spread. A probe that started more than half an
+      // interval late takes a new phase instead (next = now + interval): catching up would probe
+      // it twice in quick succession, adding load exactly when the replica is behind. A retry
+      // after a failure counts from now.
       const now = this.now();
-      const at = delay === interval && e.due !== undefined ? Math.max(now, e.due + interval) : now + delay;
+      const late = e.due !== undefined && e.startedAt !== undefined && e.startedAt - e.due > interval / 2;
+      const at = delay === interval && e.due !== undefined && !late ? Math.max(now, e.due + interval) : now + delay;
       this.schedule(e, at);
     }
   }

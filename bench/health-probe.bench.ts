@@ -28,9 +28,13 @@ import { probeTimesKey } from '../services/registry/src/clusters/probe-times.rep
 import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, def: number) => {
+function argText(name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+const arg = (name: string, def: number) => {
+  const text = argText(name);
+  return text !== undefined ? Number(text) : def;
 };
 const CLUSTERS = arg('clusters', 1000);
 const STEADY_S = arg('steady', 60);
@@ -39,10 +43,10 @@ const BLIPS = arg('blips', Math.min(200, Math.floor(CLUSTERS / 10)));
 const RUNS = arg('runs', 1);
 const HANGS = arg('hangs', Math.floor(CLUSTERS / 20));
 const HANG_S = 30;
-/** `--profile DIR`: the replica writes a V8 CPU profile there when it exits (for finding where its CPU goes). */
 /** `--concurrency N`: PROBE_CONCURRENCY for the replica (default: the service's default). */
-const CONCURRENCY = argv.includes('--concurrency') ? argv[argv.indexOf('--concurrency') + 1] : undefined;
-const PROFILE_DIR = argv.includes('--profile') ? argv[argv.indexOf('--profile') + 1] : undefined;
+const CONCURRENCY = argText('concurrency');
+/** `--profile DIR`: the replica writes a V8 CPU profile there when it exits (for finding where its CPU goes). */
+const PROFILE_DIR = argText('profile');
 const INTERVAL_MS = 10_000;
 let leftOut = 0;
 

@@ -92,34 +92,44 @@ interface Entry {
   removed: boolean;
 }
 
-/** A FIFO of due clusters and the probes in flight for one concurrency bound. */
-class Lane {
-  private readonly queue: string[] = [];
+/** An array-backed FIFO whose taken head is dropped in chunks (Array.shift is O(n) per call). */
+class Fifo<T> {
+  private readonly items: T[] = [];
   private head = 0;
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  peek(): T | undefined {
+    return this.size > 0 ? this.items[this.head] : undefined;
+  }
+
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+/** The due clusters and the probes in flight for one concurrency bound. */
+class Lane {
+  readonly due = new Fifo<string>();
   running = 0;
 
-  constructor(
-    readonly name: 'main' | 'suspect',
-    readonly limit: number,
-  ) {}
-
-  push(name: string): void {
-    this.queue.push(name);
-  }
-
-  get queued(): number {
-    return this.queue.length - this.head;
-  }
+  constructor(readonly limit: number) {}
 
   /** The next due cluster when a slot is free. */
   take(): string | undefined {
-    if (this.running >= this.limit || this.head >= this.queue.length) return undefined;
-    const name = this.queue[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
-    return name;
+    return this.running < this.limit ? this.due.shift() : undefined;
   }
 }
 
@@ -140,8 +150,7 @@ export class ProbeScheduler {
   private readonly main: Lane;
   private readonly suspect: Lane;
   /** Main-lane probes in start order, to move those running longer than slowAfterMs. */
-  private readonly started: { e: Entry; seq: number; at: number }[] = [];
-  private startedHead = 0;
+  private readonly started = new Fifo<{ e: Entry; seq: number; at: number }>();
   private readonly slowAfterMs: number;
   private lastSlot: number;
   private timer?: NodeJS.Timeout;
@@ -157,8 +166,8 @@ export class ProbeScheduler {
   ) {
     this.tickMs = config.tickMs ?? 50;
     this.now = deps.now ?? Date.now;
-    this.main = new Lane('main', config.concurrency);
-    this.suspect = new Lane('suspect', config.suspectConcurrency ?? config.concurrency * 5);
+    this.main = new Lane(config.concurrency);
+    this.suspect = new Lane(config.suspectConcurrency ?? config.concurrency * 5);
     this.slowAfterMs = config.slowAfterMs ?? 1000;
     this.lastSlot = Math.floor(this.now() / this.tickMs);
   }
@@ -200,8 +209,8 @@ export class ProbeScheduler {
   /** Per lane: probes due and waiting for a slot, and probes running. */
   load(): Record<'main' | 'suspect', { queued: number; inFlight: number }> {
     return {
-      main: { queued: this.main.queued, inFlight: this.main.running },
-      suspect: { queued: this.suspect.queued, inFlight: this.suspect.running },
+      main: { queued: this.main.due.size, inFlight: this.main.running },
+      suspect: { queued: this.suspect.due.size, inFlight: this.suspect.running },
     };
   }
 
@@ -296,7 +305,7 @@ export class ProbeScheduler {
         if (!e || e.queued || e.inFlight) continue;
         e.slot = undefined;
         e.queued = true;
-        (this.isSuspect(e) ? this.suspect : this.main).push(name);
+        (this.isSuspect(e) ? this.suspect : this.main).due.push(name);
       }
     }
     this.lastSlot = current;
@@ -310,17 +319,14 @@ export class ProbeScheduler {
 
   /** A probe slow to answer waits in the suspect lane: it no longer holds up the answering clusters. */
   private moveSlowProbes(now: number): void {
-    while (this.startedHead < this.started.length && this.started[this.startedHead]!.at + this.slowAfterMs <= now) {
-      const { e, seq } = this.started[this.startedHead++]!;
+    for (let s = this.started.peek(); s && s.at + this.slowAfterMs <= now; s = this.started.peek()) {
+      this.started.shift();
+      const { e, seq } = s;
       if (!e.inFlight || e.probeSeq !== seq || e.lane !== this.main) continue;
       if (this.suspect.running >= this.suspect.limit) continue;
       this.main.running--;
       this.suspect.running++;
       e.lane = this.suspect;
-    }
-    if (this.startedHead > 1024 && this.startedHead * 2 > this.started.length) {
-      this.started.splice(0, this.startedHead);
-      this.startedHead = 0;
     }
   }
 

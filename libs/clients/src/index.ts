@@ -1,0 +1,2 @@
+// Clients of Flotilla's own services (registry, import jobs, cluster events), returning domain types.
+export {};

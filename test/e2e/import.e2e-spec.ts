@@ -1,13 +1,19 @@
 import { connect, createSecureContext } from 'node:tls';
 import { parse, stringify } from 'yaml';
 import { CLUSTER_API_VERSION } from '@flotilla/domain';
-import { MemberClient, parseKubeconfig } from '@flotilla/kube';
+import { MemberClient, MemberAddressPolicy, parseKubeconfig, tokenLifetime } from '@flotilla/kube';
+
 import { ClusterHandle, ClusterSpec, KubeEmulator } from '@flotilla/kube-emulator';
-import { RegistryClient, RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, eventually, preparePlatformEnv } from '@flotilla/testing';
+import { RegistryClient } from '@flotilla/clients';
+import { RunningService } from '@flotilla/service-kit';
+import { PlatformEnv, SourceProcess, eventually, freePort, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { startRegistry } from '../../services/registry/src/main';
 import { startGateway } from '../../services/gateway/src/main';
 import { startProviderImport } from '../../services/provider-import/src/main';
+import { CredentialRenewalService } from '../../services/provider-import/src/credentials/credential-renewal.service';
+
+/** Emulated members listen on loopback. */
+const loopbackPolicy = new MemberAddressPolicy({ allowLoopback: true });
 
 /**
  * Issue 4 end to end through REST: registry, gateway and provider-import in this process, real
@@ -115,7 +121,7 @@ describe('import and removal by direct connection (REST, emulator members)', () 
     }
   }
 
-  const member = (c: ClusterHandle) => new MemberClient(parseKubeconfig(c.kubeconfig('admin')), 5000);
+  const member = (c: ClusterHandle) => new MemberClient(parseKubeconfig(c.kubeconfig('admin')), 5000, { policy: loopbackPolicy });
   const markerOf = async (c: ClusterHandle) => (await member(c).request('GET', '/api/v1/namespaces/flotilla-system/configmaps/flotilla-host')).status;
 
   beforeAll(async () => {
@@ -124,7 +130,8 @@ describe('import and removal by direct connection (REST, emulator members)', () 
     const tuning = { IMPORT_CONNECT_TIMEOUT_MS: '2000', FLOTILLA_HOST_ID: 'flotilla-test' };
     ({ running: registry } = await startRegistry(platform.env('registry')));
     ({ running: importer } = await startProviderImport({ ...platform.env('provider-import'), ...tuning, REMOVAL_UNREACHABLE_BOUND_MS: String(BOUND_MS) }));
-    ({ running: gateway } = await startGateway({ ...platform.env('gateway'), ...tuning }));
+    // The import policy is provider-import's alone (ADR 0027): the gateway gets only its address.
+    ({ running: gateway } = await startGateway(platform.env('gateway')));
     base = gateway.httpUrl;
     internal = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
   });
@@ -161,6 +168,11 @@ describe('import and removal by direct connection (REST, emulator members)', () 
       ]);
       expect(job!.status.steps.find((s: Json) => s.name === 'NameFree').state).toBe('Skipped');
       expect(job!.status.warnings.join(' ')).toMatch(/private or loopback/);
+    });
+
+    it('warns that an administrator kubeconfig holds far more than Flotilla needs, naming the service-account path', async () => {
+      const [job] = await jobs('kadm');
+      expect(job!.status.warnings.join(' ')).toMatch(/may do anything in the member .*set annotation import\.flotilla\.io\/credentials=service-account/);
     });
 
     it('streams job progress as server-sent events and as a watch, without polling by the client', async () => {
@@ -367,21 +379,77 @@ describe('import and removal by direct connection (REST, emulator members)', () 
       expect(ready.spec.provider).toBe('aws-eks');
       expect(ready.status).toMatchObject({ region: 'eu-west-1', zones: ['eu-west-1a'] });
 
-      const stored = (await internal.getClusterCredentials({ name: 'eks1' })).kubeconfig!;
+      const stored = (await internal.getClusterCredentials('eks1')).kubeconfig!;
       expect(stored).not.toContain(e.tokens.admin);
       const resolved = parseKubeconfig(stored);
       expect(resolved.auth.type).toBe('token');
-      const asServiceAccount = new MemberClient(resolved, 5000);
+      const asServiceAccount = new MemberClient(resolved, 5000, { policy: loopbackPolicy });
       const ns = await asServiceAccount.request('GET', '/api/v1/namespaces/kube-system');
       expect(ns.status).toBe(200);
       expect((ns.body as Json).metadata.uid).toBe(e.kubeSystemUid);
       const admin = member(e);
       expect((await admin.request('GET', '/api/v1/namespaces/flotilla-system/serviceaccounts/flotilla-host')).status).toBe(200);
-      expect((await admin.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/flotilla-host')).status).toBe(200);
-      const secret = await admin.request('GET', '/api/v1/namespaces/flotilla-system/secrets/flotilla-host-token');
-      expect((secret.body as Json).type).toBe('kubernetes.io/service-account-token');
+      // ADR 0029: bound to the member role (not cluster-admin), with a short-lived TokenRequest token, no token Secret.
+      expect((await admin.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/flotilla:host')).status).toBe(200);
+      expect((await admin.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/flotilla-host')).status).toBe(404);
+      expect((await admin.request('GET', '/api/v1/namespaces/flotilla-system/secrets/flotilla-host-token')).status).toBe(404);
+      expect((await asServiceAccount.request('GET', '/api/v1/secrets')).status).toBe(403);
+      const life = tokenLifetime((resolved.auth as { token: string }).token)!;
+      expect(life.expiresAt - life.issuedAt).toBe(24 * 3600 * 1000);
+      expect(condition(ready, 'MemberRole')).toMatchObject({ status: 'True', reason: 'MinimalRole', message: expect.stringMatching(/holds only ClusterRole flotilla:host/) });
       const [job] = await jobs('eks1');
       expect(job!.status.steps.map((s: Json) => s.name)).toContain('RetrieveLastingKubeconfig');
+    });
+  });
+
+  describe('short-lived tokens: renewal at 80 % of their life (injected clock)', () => {
+    const HOUR = 3600 * 1000;
+    const renewals = () => importer.app.get(CredentialRenewalService);
+    const storedToken = async (name: string) => (parseKubeconfig((await internal.getClusterCredentials(name)).kubeconfig!).auth as { token: string }).token;
+
+    it('renews a token before it expires, with the current token; the old one then expires', async () => {
+      const e = emu.clusters().find((c) => c.flavour === 'eks')!;
+      const before = await storedToken('eks1');
+      const asBefore = new MemberClient(parseKubeconfig((await internal.getClusterCredentials('eks1')).kubeconfig!), 5000, { policy: loopbackPolicy });
+      expect((await renewals().sweep(Date.now() + 10 * HOUR)).get('eks1')).toBe('not-due');
+      e.advanceClock(20 * HOUR);
+      try {
+        expect((await renewals().sweep(Date.now() + 20 * HOUR)).get('eks1')).toBe('renewed');
+        const after = await storedToken('eks1');
+        expect(after).not.toBe(before);
+        expect(tokenLifetime(after)!.expiresAt).toBeGreaterThan(tokenLifetime(before)!.expiresAt + 19 * HOUR);
+        e.advanceClock(5 * HOUR); // past the first token's expiry
+        expect((await asBefore.request('GET', '/api/v1/namespaces/kube-system')).status).toBe(401);
+        const asAfter = new MemberClient(parseKubeconfig((await internal.getClusterCredentials('eks1')).kubeconfig!), 5000, { policy: loopbackPolicy });
+        expect((await asAfter.request('GET', '/api/v1/namespaces/kube-system')).status).toBe(200);
+      } finally {
+        e.advanceClock(-25 * HOUR);
+      }
+    });
+
+    it('a member that refuses TokenRequest turns CredentialsRenewalFailed on, with the reason and the fix, long before expiry; a later renewal turns it off', async () => {
+      const m = await addCluster({ flavour: 'kubeadm' });
+      expect((await call('POST', PATH, cluster('sa-refuse', tokenKubeconfig(m, m.tokens.admin), { 'import.flotilla.io/credentials': 'service-account' }))).status).toBe(201);
+      await waitReady('sa-refuse');
+      const expiresAt = tokenLifetime(await storedToken('sa-refuse'))!.expiresAt;
+      const clear = m.setErrorRate({ regex: '/serviceaccounts/flotilla-host/token$', rate: 1, code: 403, message: 'TokenRequest is disabled here' });
+      let at = Date.now() + 20 * HOUR;
+      const results: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        results.push((await renewals().sweep(at)).get('sa-refuse')!);
+        expect(condition((await call('GET', `${PATH}/sa-refuse`)).json, 'CredentialsRenewalFailed')?.status ?? 'absent').toBe(i < 2 ? 'absent' : 'True');
+        at += 16 * 60_000; // past the backoff
+      }
+      expect(results).toEqual(['failed', 'failed', 'failed']);
+      expect(at).toBeLessThan(expiresAt - 3 * HOUR);
+      const failed = condition((await call('GET', `${PATH}/sa-refuse`)).json, 'CredentialsRenewalFailed');
+      expect(failed).toMatchObject({ status: 'True', reason: 'TokenRequestRefused' });
+      expect(failed.message).toMatch(/answered 403.*the current token expires at .*Fix: let ServiceAccount flotilla-system\/flotilla-host create serviceaccounts\/token/);
+      expect((await renewals().sweep(at - 15 * 60_000)).get('sa-refuse')).toBe('backing-off');
+
+      clear();
+      expect((await renewals().sweep(at)).get('sa-refuse')).toBe('renewed');
+      expect(condition((await call('GET', `${PATH}/sa-refuse`)).json, 'CredentialsRenewalFailed')).toMatchObject({ status: 'False', reason: 'TokenRenewed' });
     });
   });
 
@@ -398,13 +466,13 @@ describe('import and removal by direct connection (REST, emulator members)', () 
       expect(weak.json.message).toMatch(/CredentialsAuthorize/);
       const hostile = await call('PUT', `${PATH}/kadm/kubeconfig`, { kubeconfig: edit(k.kubeconfig('admin'), ({ user }) => (user.tokenFile = '/etc/passwd')) });
       expect(hostile.status).toBe(422);
-      expect((await internal.getClusterCredentials({ name: 'kadm' })).kubeconfig).toBe(k.kubeconfig('admin'));
+      expect((await internal.getClusterCredentials('kadm')).kubeconfig).toBe(k.kubeconfig('admin'));
 
       const rotated = await call('PUT', `${PATH}/kadm/kubeconfig`, { kubeconfig: tokenKubeconfig(k, k.tokens.admin) });
       expect(rotated.status).toBe(200);
       expect(condition(rotated.json, 'KubeConfigCertExpiresInSevenDays')).toMatchObject({ status: 'False', reason: 'NoClientCertificate' });
       expect(rotated.text).not.toContain(k.tokens.admin);
-      expect((await internal.getClusterCredentials({ name: 'kadm' })).kubeconfig).toContain(k.tokens.admin);
+      expect((await internal.getClusterCredentials('kadm')).kubeconfig).toContain(k.tokens.admin);
     });
 
     it('GET .../kubeconfig returns a kubeconfig that reaches the cluster through Flotilla, never the member credentials', async () => {
@@ -418,6 +486,49 @@ describe('import and removal by direct connection (REST, emulator members)', () 
     });
   });
 
+  describe('the public gateway never connects to a member (ADR 0027)', () => {
+    // A second gateway as its own process: the emulator records which process holds each peer's
+    // socket (/proc), so connections from it and from provider-import (this jest process) differ.
+    let gw: SourceProcess;
+    let gwBase: string;
+    beforeAll(async () => {
+      const [port, grpcPort] = [await freePort(), await freePort()];
+      gw = await startSourceProcess('gateway', { ...platform.env('gateway'), PORT: String(port), GRPC_PORT: String(grpcPort) }, port);
+      gwBase = `http://127.0.0.1:${port}`;
+    }, 90_000);
+    afterAll(async () => {
+      await gw?.stop();
+    });
+
+    const viaGw = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(`${gwBase}${path}`, { method, headers: { authorization: `Bearer ${platform.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json()) as Json };
+    };
+
+    it('create, validation and rotation through the gateway process reach members only from provider-import', async () => {
+      const imported = await addCluster({ flavour: 'kubeadm' });
+      const fresh = await addCluster({ flavour: 'kubeadm' });
+      imported.recordPeers({ processes: true });
+      fresh.recordPeers({ processes: true });
+
+      expect((await viaGw('POST', PATH, cluster('peers', imported.kubeconfig('admin')))).status).toBe(201);
+      await waitReady('peers');
+      const validated = await viaGw('POST', `${PATH}/validation`, cluster('peers-dry', fresh.kubeconfig('admin')));
+      expect(validated.status).toBe(200);
+      expect(validated.json).toMatchObject({ kind: 'Status', status: 'Success', details: { uid: fresh.kubeSystemUid } });
+      const rotated = await viaGw('PUT', `${PATH}/peers/kubeconfig`, { kubeconfig: tokenKubeconfig(imported, imported.tokens.admin) });
+      expect(rotated.status).toBe(200);
+      expect((await internal.getClusterCredentials('peers')).kubeconfig).toContain(imported.tokens.admin);
+
+      const peers = [...imported.peers(), ...fresh.peers()];
+      expect(fresh.peers().length).toBeGreaterThan(0); // the validation did reach its member
+      expect(peers.filter((p) => p.pid === undefined)).toEqual([]); // every peer's process is known
+      expect(gw.child.pid).toBeDefined();
+      expect(peers.filter((p) => p.pid === gw.child.pid)).toEqual([]);
+      expect([...new Set(peers.map((p) => p.pid))]).toEqual([process.pid]);
+    }, 60_000);
+  });
+
   describe('removal (unbind)', () => {
     it('removes a reachable member: marker and service account gone, record and credentials gone; it can be imported again at once', async () => {
       const e = emu.clusters().find((c) => c.flavour === 'eks')!;
@@ -429,7 +540,7 @@ describe('import and removal by direct connection (REST, emulator members)', () 
       expect(await markerOf(e)).toBe(404);
       expect((await admin.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/flotilla-host')).status).toBe(404);
       await eventually(async () => expect((await admin.request('GET', '/api/v1/namespaces/flotilla-system')).status).toBe(404));
-      await expect(internal.getClusterCredentials({ name: 'eks1' })).rejects.toMatchObject({ reason: 'NotFound' });
+      await expect(internal.getClusterCredentials('eks1')).rejects.toMatchObject({ reason: 'NotFound' });
       const removal = (await jobs('eks1')).find((j) => j.spec.type === 'remove')!;
       expect(removal.status).toMatchObject({ state: 'Succeeded', percent: 100 });
       expect(removal.status.orphans).toBeUndefined();

@@ -1,4 +1,5 @@
 import { ConfigError, baseConfigShape, configParts, describeConfig, loadConfig } from './config';
+import { importPolicyConfigShape, memberAddressConfigShape } from './import-policy';
 
 const shape = { ...baseConfigShape, HTTP_PORT: configParts.port(8081), DATABASE_URL: configParts.databaseUrl, FLOTILLA_INTERNAL_TOKEN: configParts.internalToken };
 
@@ -33,5 +34,22 @@ describe('describeConfig', () => {
       DATABASE_URL: 'postgres://u:***@h/db',
       PORT: 1,
     });
+  });
+});
+
+describe('the member address policy variables', () => {
+  it('refuse loopback members and plain http by default', () => {
+    expect(loadConfig('svc', memberAddressConfigShape, {})).toEqual({ FLOTILLA_SERVER_ALLOW_LIST: [], FLOTILLA_ALLOW_LOOPBACK_MEMBERS: false, FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS: false, FLOTILLA_ALLOW_PROXY_URL: false });
+  });
+
+  it('are part of the import policy, and parse true/false and the allow-list', () => {
+    const c = loadConfig('svc', importPolicyConfigShape, { FLOTILLA_ALLOW_LOOPBACK_MEMBERS: 'true', FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS: 'true', FLOTILLA_SERVER_ALLOW_LIST: 'metadata.internal, 169.254.10.1' });
+    expect(c).toMatchObject({ FLOTILLA_ALLOW_LOOPBACK_MEMBERS: true, FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS: true, FLOTILLA_SERVER_ALLOW_LIST: ['metadata.internal', '169.254.10.1'] });
+  });
+
+  it('name the variable and the accepted values when a flag is misspelt', () => {
+    expect(() => loadConfig('svc', memberAddressConfigShape, { FLOTILLA_ALLOW_LOOPBACK_MEMBERS: 'yes', FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS: '1' })).toThrow(
+      /FLOTILLA_ALLOW_LOOPBACK_MEMBERS: must be true or false; FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS: must be true or false/,
+    );
   });
 });

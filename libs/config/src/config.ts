@@ -46,7 +46,34 @@ export const configParts = {
     .default('flotilla'),
   internalToken: z.string({ error: 'is required: a shared secret of at least 32 characters for internal gRPC calls' }).min(32, 'must be at least 32 characters'),
   shutdownTimeoutMs: z.coerce.number().int().min(0).max(600000).default(25000),
+  /** `identity:sha256hex[,identity:sha256hex...]`: who may call this service, by the SHA-256 of each caller's FLOTILLA_INTERNAL_TOKEN. */
+  internalCallers: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]{0,62}:[0-9a-f]{64}(,[a-z][a-z0-9-]{0,62}:[0-9a-f]{64})*$/,
+      'must be identity:sha256hex[,identity:sha256hex...], e.g. gateway:$(printf %s "$GATEWAY_TOKEN" | sha256sum | cut -c1-64)',
+    ),
+  flag: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  file: z.string().min(1, 'must be a file path'),
 } as const;
+
+/**
+ * Internal trust (docs/security.md): every service's gRPC server checks callers against
+ * FLOTILLA_INTERNAL_CALLERS; a service that calls others sends its own FLOTILLA_INTERNAL_TOKEN;
+ * FLOTILLA_INTERNAL_TLS=true adds mutual TLS with the certificate files named below. Whether the
+ * variables a service needs are set is checked at start (service-kit), naming each missing one.
+ */
+export const internalSecurityConfigShape = {
+  FLOTILLA_INTERNAL_CALLERS: configParts.internalCallers.optional(),
+  FLOTILLA_INTERNAL_TLS: configParts.flag,
+  /** PEM bundle of the CA(s) that sign internal certificates (trust anchors for servers and clients). */
+  FLOTILLA_INTERNAL_TLS_CA: configParts.file.optional(),
+  /** This service's certificate (PEM; its subject CN is its identity), used as server and as client. */
+  FLOTILLA_INTERNAL_TLS_CERT: configParts.file.optional(),
+  FLOTILLA_INTERNAL_TLS_KEY: configParts.file.optional(),
+  /** How often the certificate files are re-read; renewed files are used without a restart. */
+  FLOTILLA_INTERNAL_TLS_RELOAD_MS: z.coerce.number().int().min(100, 'must be at least 100').max(86_400_000, 'must be at most 86400000').default(60_000),
+};
 
 /** The part every service has. */
 export const baseConfigShape = {

@@ -1,2 +1,3 @@
-export { ConfigError, baseConfigShape, configParts, describeConfig, loadConfig } from './config';
-export { importPolicyConfigShape } from './import-policy';
+export { ConfigError, baseConfigShape, configParts, describeConfig, internalSecurityConfigShape, loadConfig } from './config';
+export { importPolicyConfigShape, memberAddressConfigShape, memberAddressWarnings } from './import-policy';
+export type { MemberAddressConfig } from './import-policy';

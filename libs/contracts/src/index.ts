@@ -11,4 +11,9 @@ export { clusterFromProto, clusterToProto, statusFromProto, statusToProto } from
 export { importJobFromProto, importJobToProto } from './import-job-mapper';
 import * as eventsV1 from './generated/flotilla/registry/v1/events';
 export { eventsV1 };
+import * as importV1 from './generated/flotilla/import/v1/import';
+export { importV1 };
+export { importCandidateFromProto, importCandidateToProto } from './import-mapper';
 export { clusterEventFromProto, clusterEventToProto } from './cluster-event-mapper';
+import * as credentialsV1 from './generated/flotilla/registry/v1/credentials';
+export { credentialsV1 };

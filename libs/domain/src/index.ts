@@ -22,7 +22,16 @@ export type {
   Connection,
   ObjectMeta,
 } from './cluster/cluster';
-export { findCondition, setCondition } from './cluster/conditions';
+export { CredentialConditionReason, CredentialConditionType, findCondition, setCondition } from './cluster/conditions';
+export {
+  CLUSTER_CREDENTIAL_FIELDS,
+  LAST_APPLIED_ANNOTATION,
+  credentialDoor,
+  credentialSecrets,
+  scrubCredentialsFromMetadata,
+  scrubCredentialsFromPatch,
+} from './cluster/credentials-in-metadata';
+export type { MetadataScrub } from './cluster/credentials-in-metadata';
 export { MAX_KUBECONFIG_BYTES, decodeKubeconfig, validateClusterInput } from './cluster/cluster-validation';
 export type { ValidatedCluster } from './cluster/cluster-validation';
 export { dns1123LabelErrors, labelValueErrors, qualifiedNameErrors } from './cluster/names';

@@ -1,5 +1,6 @@
 /** Drives the emulator with @kubernetes/client-node (typed APIs, watch, faults). */
 import * as k8s from '@kubernetes/client-node';
+import { eventually } from '@flotilla/testing';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 
 describe('@kubernetes/client-node against the emulator', () => {
@@ -49,16 +50,14 @@ describe('@kubernetes/client-node against the emulator', () => {
     expect(updated.metadata?.resourceVersion).not.toBe(cm.metadata?.resourceVersion);
     await expect(core.replaceNamespacedConfigMap({ name: 'a', namespace: 'w', body: { ...cm, data: { k: '3' } } })).rejects.toMatchObject({ code: 409 });
     await core.deleteNamespacedConfigMap({ name: 'a', namespace: 'w' });
-    const deadline = Date.now() + 5000;
-    while (events.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // DELETED is the last write: once it is in, nothing else may have come before it.
+    await eventually(() => expect(events).toEqual(['ADDED:a', 'MODIFIED:a', 'DELETED:a']));
     req.abort();
-    expect(events).toEqual(['ADDED:a', 'MODIFIED:a', 'DELETED:a']);
     // resume from the first version: the whole history replays
     const replay: string[] = [];
     const again = await watch.watch('/api/v1/namespaces/w/configmaps', { resourceVersion: cm.metadata?.resourceVersion }, (type) => replay.push(type), () => undefined);
-    while (replay.length < 2 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => expect(replay).toEqual(['MODIFIED', 'DELETED']));
     again.abort();
-    expect(replay).toEqual(['MODIFIED', 'DELETED']);
   });
 
   test('faults: latency, errors, down/up, revoked credentials, health', async () => {
@@ -93,13 +92,12 @@ describe('@kubernetes/client-node against the emulator', () => {
     await rbac.createNamespacedRole({ namespace: 'team', body: { metadata: { name: 'cm-reader' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] } });
     await rbac.createNamespacedRoleBinding({ namespace: 'team', body: { metadata: { name: 'bot' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'bot', namespace: 'team' }] } });
     await core.createNamespacedSecret({ namespace: 'team', body: { metadata: { name: 'bot-token', annotations: { 'kubernetes.io/service-account.name': 'bot' } }, type: 'kubernetes.io/service-account-token' } });
-    let token = '';
-    const deadline = Date.now() + 5000;
-    while (!token && Date.now() < deadline) {
+    // the emulated token controller fills the Secret shortly after it is created
+    const token = await eventually(async () => {
       const s = await core.readNamespacedSecret({ name: 'bot-token', namespace: 'team' });
-      token = s.data?.token ? Buffer.from(s.data.token, 'base64').toString() : '';
-      if (!token) await new Promise((r) => setTimeout(r, 20));
-    }
+      expect(s.data?.token).toBeTruthy();
+      return Buffer.from(s.data?.token ?? '', 'base64').toString();
+    });
     const botKc = new k8s.KubeConfig();
     botKc.loadFromClusterAndUser({ name: 'c', server: kubeadm.server, caData: Buffer.from(kubeadm.caPem).toString('base64'), skipTLSVerify: false }, { name: 'bot', token });
     const bot = botKc.makeApiClient(k8s.CoreV1Api);

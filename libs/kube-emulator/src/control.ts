@@ -7,7 +7,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { CredentialUser, KubeEmulator } from './emulator';
-import type { HealthEndpoint, NodeSpec } from './cluster';
+import type { HealthEndpoint } from './cluster/cluster';
+import type { NodeSpec } from './cluster/flavours';
 
 export interface ControlServer {
   url: string;

@@ -1,7 +1,9 @@
 /** KubeEmulator: many virtual Kubernetes API servers in one process. */
-import { VirtualCluster, type ClusterSpec, type ErrorRule, type Flavour, type HealthEndpoint, type NodeSpec, type UserKind } from './cluster';
+import { VirtualCluster, type ClusterSpec, type ErrorRule, type HealthEndpoint, type UserKind } from './cluster/cluster';
+import type { Flavour, NodeSpec } from './cluster/flavours';
 import { kubeconfigFor } from './kubeconfig';
 import { Network } from './server/network';
+import type { PeerRecord } from './server/peers';
 
 export interface EmulatorOptions {
   /** number of clusters to start (flavours rotate kubeadm, eks, ack) or explicit specs. */
@@ -104,6 +106,17 @@ export class ClusterHandle {
   expireCredential(user: CredentialUser): void {
     this.c.expired.add(user);
   }
+  /**
+   * Moves this cluster's clock forward by `ms` for token lifetimes (TokenRequest expiry), so a
+   * test can outlive a token without waiting: a real kube-apiserver grants no less than 600 s.
+   */
+  advanceClock(ms: number): void {
+    this.c.clockOffsetMs += ms;
+  }
+  /** This cluster's time (Unix milliseconds), as its token checks see it. */
+  now(): number {
+    return this.c.now();
+  }
   restoreCredential(user: CredentialUser): void {
     this.c.revoked.delete(user);
     this.c.expired.delete(user);
@@ -119,6 +132,18 @@ export class ClusterHandle {
   }
   setHealth(endpoint: HealthEndpoint, ok: boolean, opts: { notFound?: boolean } = {}): void {
     this.c.health[endpoint] = { ok, notFound: opts.notFound ?? false };
+  }
+  /**
+   * Records every TCP peer that connects from now on (address, port, time), and with
+   * `processes` (Linux) the pid of the process holding the peer's socket, looked up in /proc
+   * as it connects. Calling it again starts afresh.
+   */
+  recordPeers(options: { processes?: boolean } = {}): void {
+    this.net.recordPeers(this.c, options.processes ?? false);
+  }
+  /** The peers recorded since recordPeers, oldest first. */
+  peers(): PeerRecord[] {
+    return this.net.peers(this.c);
   }
   /** forget the watch history: resuming from any earlier resourceVersion answers 410 Expired. */
   compact(): void {

@@ -2,10 +2,11 @@
  * Replays requests recorded against a real kube-apiserver v1.26.2 (test/golden) and compares
  * the emulator's answers, ignoring volatile fields (uid, resourceVersion, timestamps, tokens).
  */
+import { eventually } from '@flotilla/testing';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { loadGolden, normalize, type GoldenRecording } from './testing/golden';
 import { rawRequest, type RawResponse } from './testing/http-client';
-import { isObject, type JsonObject, type JsonValue } from './api/json';
+import { isObject, type JsonObject, type JsonValue } from './model/json';
 
 describe('golden recordings of a real kube-apiserver', () => {
   let emu: KubeEmulator;
@@ -121,11 +122,11 @@ describe('golden recordings of a real kube-apiserver', () => {
 
   test('CustomResourceDefinitions are served once established', async () => {
     await expectGolden('079-');
-    const deadline = Date.now() + 5000;
-    let crd: RawResponse;
-    do {
-      crd = await send(loadGolden('080-'));
-    } while (!JSON.stringify(crd.json).includes('"Established"') && Date.now() < deadline);
+    const crd = await eventually(async () => {
+      const r = await send(loadGolden('080-'));
+      expect(JSON.stringify(r.json)).toContain('"Established"');
+      return r;
+    });
     expect(normalize((crd.json as JsonObject).status as JsonValue)).toEqual(normalize((loadGolden('080-').response.body as JsonObject).status as JsonValue));
     await expectGolden('081-');
     await expectGolden('082-');
@@ -151,19 +152,26 @@ describe('golden recordings of a real kube-apiserver', () => {
   test('watch: events, too-old resourceVersion, far-future list', async () => {
     const list = await admin('GET', '/api/v1/namespaces/golden/configmaps');
     const rv = String(((list.json as JsonObject).metadata as JsonObject).resourceVersion);
-    const watch = rawRequest(c.server, c.caPem, { method: 'GET', path: `/api/v1/namespaces/golden/configmaps?watch=true&resourceVersion=${rv}`, token: c.tokens.admin, streamMs: 1500 });
-    await new Promise((r) => setTimeout(r, 200));
+    // The watch resumes from `rv`, so it sees every write below whether they reach the server before it or after.
+    // A last write (the sentinel) is the positive signal that nothing else came between the recorded events.
+    const sentinelAdded = (text: string): boolean => text.includes('"name":"sentinel"') && text.endsWith('\n');
+    const watch = rawRequest(c.server, c.caPem, { method: 'GET', path: `/api/v1/namespaces/golden/configmaps?watch=true&resourceVersion=${rv}`, token: c.tokens.admin, stream: { until: sentinelAdded } });
     await admin('POST', '/api/v1/namespaces/golden/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched' }, data: { step: '1' } });
     const cur = await admin('GET', '/api/v1/namespaces/golden/configmaps/watched');
     await admin('PUT', '/api/v1/namespaces/golden/configmaps/watched', { ...(cur.json as JsonObject), data: { step: '2' } });
     await rawRequest(c.server, c.caPem, { method: 'PATCH', path: '/api/v1/namespaces/golden/configmaps/watched', token: c.tokens.admin, body: { data: { step: '3' } }, contentType: 'application/merge-patch+json' });
     await admin('DELETE', '/api/v1/namespaces/golden/configmaps/watched');
+    await admin('POST', '/api/v1/namespaces/golden/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sentinel' } });
     const w = await watch;
     const g = loadGolden('056-');
     const lines = (s: string): JsonValue[] => s.trim().split('\n').filter(Boolean).map((l) => normalize(JSON.parse(l) as JsonValue));
-    expect(lines(w.text)).toEqual(lines(String(g.response.body)));
+    const seen = lines(w.text);
+    expect(seen.at(-1)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'sentinel' } } });
+    expect(seen.slice(0, -1)).toEqual(lines(String(g.response.body)));
+    await admin('DELETE', '/api/v1/namespaces/golden/configmaps/sentinel');
     c.compact();
-    const old = await rawRequest(c.server, c.caPem, { method: 'GET', path: '/api/v1/namespaces/golden/configmaps?watch=true&resourceVersion=1', token: c.tokens.admin, streamMs: 1000 });
+    // The server answers the too-old version with one ERROR event and ends the stream.
+    const old = await rawRequest(c.server, c.caPem, { method: 'GET', path: '/api/v1/namespaces/golden/configmaps?watch=true&resourceVersion=1', token: c.tokens.admin, stream: {} });
     expect(lines(old.text)).toEqual(lines(String(loadGolden('087-').response.body)));
     await expectGolden('089-', { path: `/api/v1/namespaces/golden/configmaps?resourceVersion=${rv}&resourceVersionMatch=Exact` });
   });

@@ -1,6 +1,25 @@
+/**
+ * @flotilla/kube-emulator: test tooling only (tests, bench/, tools/), never a run-time dependency.
+ *
+ * Layering inside src/ (a folder imports only from folders below it; layering.spec.ts checks it):
+ *
+ *   emulator.ts, control.ts, kubectl.ts, kubeconfig.ts, index.ts   the public face
+ *     server/     HTTP and TLS: router, auth, discovery, list/watch, subresources
+ *       cluster/  a virtual cluster: identity and flavours, credentials, faults, emulated controllers
+ *         api/      the API server's rules: store, kinds, RBAC, resources, errors, tables
+ *           patch/  JSON, merge, strategic merge patches and server-side apply
+ *             model/  JSON values, kind schemas, field sets
+ *         pki/      CA, serving and client certificates (used by cluster/)
+ *   testing/    helpers for the emulator's own specs (imports model/ only; only specs import it)
+ *
+ * The API state calls back into the cluster through the ApiHooks interface (api/apiserver.ts),
+ * never by importing it.
+ */
 export { KubeEmulator, ClusterHandle } from './emulator';
 export type { EmulatorOptions, CredentialUser, ErrorRateOptions } from './emulator';
-export type { ClusterSpec, Flavour, NodeSpec, UserKind, HealthEndpoint } from './cluster';
+export type { ClusterSpec, UserKind, HealthEndpoint } from './cluster/cluster';
+export type { PeerRecord } from './server/peers';
+export type { Flavour, NodeSpec } from './cluster/flavours';
 export { startControlServer } from './control';
 export type { ControlServer } from './control';
 export { ensureKubectl, kubectl, kubectlSpawn, writeKubeconfig, KUBECTL_VERSION } from './kubectl';
@@ -9,3 +28,5 @@ export { applyStrategicMergePatch } from './patch/strategic-merge';
 export { applyMergePatch } from './patch/merge-patch';
 export { applyJsonPatch } from './patch/json-patch';
 export { parseLabelSelector, matchesLabels } from './api/selectors';
+export { createCertificate, keyPem, newKeyPair } from './pki/certs';
+export type { CertOptions, DistinguishedName, KeyPair } from './pki/certs';

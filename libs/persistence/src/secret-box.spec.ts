@@ -33,6 +33,24 @@ describe('SecretBox', () => {
     expect(() => dropped.decrypt(old, 'a')).toThrow('no key "k1" in the key ring');
   });
 
+  it('reseals an old ciphertext under the active key, bound to the same record, and leaves a current one as it is', () => {
+    const k1 = key();
+    const old = new SecretBox([{ id: 'k1', key: k1 }]).encrypt('secret-s', 'cluster/u1/kubeconfig');
+    const k2 = key();
+    const rotated = SecretBox.fromSpec(`k2:${k2.toString('base64')},k1:${k1.toString('base64')}`);
+    expect(rotated.keyIds()).toEqual(['k2', 'k1']);
+    const moved = rotated.reseal(old, 'cluster/u1/kubeconfig');
+    expect(moved.keyId).toBe('k2');
+    expect(moved.ciphertext.equals(old.ciphertext)).toBe(false);
+    expect(rotated.reseal(moved, 'cluster/u1/kubeconfig')).toBe(moved);
+    // Still bound: it opens only as its own record, and without k1 in the ring.
+    const k2Only = new SecretBox([{ id: 'k2', key: k2 }]);
+    expect(k2Only.decrypt(moved, 'cluster/u1/kubeconfig')).toBe('secret-s');
+    expect(() => k2Only.decrypt(moved, 'cluster/u2/kubeconfig')).toThrow(/does not authenticate/);
+    // An old ciphertext bound to another record is refused rather than re-sealed.
+    expect(() => rotated.reseal(old, 'cluster/u2/kubeconfig')).toThrow(/does not authenticate under key "k1"/);
+  });
+
   it('refuses bad key specs with a message naming the fix', () => {
     expect(() => SecretBox.fromSpec('nocolon')).toThrow(/id:base64key/);
     expect(() => SecretBox.fromSpec(`k1:${randomBytes(16).toString('base64')}`)).toThrow(/must be 32 bytes/);

@@ -62,6 +62,21 @@ export class SecretBox {
     return this.keys.has(id);
   }
 
+  /** The ids of the ring, the active one first (never the keys). */
+  keyIds(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  /**
+   * The same secret sealed under the active key, bound to the same associated data: what a
+   * re-encryption writes back to the row. A value already under the active key is returned as it
+   * is (re-sealing is idempotent); one that does not decrypt throws, naming the key and the fix.
+   */
+  reseal(value: EncryptedValue, associatedData: string): EncryptedValue {
+    if (value.keyId === this.activeKeyId) return value;
+    return this.encrypt(this.decrypt(value, associatedData), associatedData);
+  }
+
   encrypt(plaintext: string, associatedData: string): EncryptedValue {
     const key = this.keys.get(this.activeKeyId)!;
     const iv = randomBytes(IV_BYTES);

@@ -3,8 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { ConfigError, describeConfig } from '@flotilla/config';
-import { EdgeErrorFilter, GrpcObservabilityInterceptor, GrpcPackage, grpcServerOptions } from './grpc';
+import { ConfigError, describeConfig, memberAddressWarnings, type MemberAddressConfig } from '@flotilla/config';
+import { configureInternalCalls } from '@flotilla/clients';
+import { EdgeErrorFilter, GrpcObservabilityInterceptor, GrpcPackage, STANDARD_GRPC_PACKAGES, grpcServerOptions } from './grpc';
+import type { CallerTable } from './internal-auth';
+import { InternalSecurityConfig, internalSecurity } from './internal-security';
 import { installHttpObservability } from './http-observability';
 import { PinoNestLogger } from './nest-logger';
 import { ServiceRuntime } from './runtime';
@@ -15,6 +18,11 @@ export interface ServiceOptions {
   config: Record<string, unknown>;
   http: { host: string; port: number };
   grpc: { host: string; port: number; packages: GrpcPackage[] };
+  /**
+   * Who may call each of the service's own gRPC methods (docs/security.md). Worker status and
+   * reflection are declared by service-kit; a method declared nowhere is refused to everyone.
+   */
+  callers?: CallerTable;
   /** Extra set-up of the HTTP application before it listens (the gateway's REST surface). */
   configureHttp?(app: INestApplication): void | Promise<void>;
   shutdownTimeoutMs: number;
@@ -34,6 +42,10 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { runtime } = options;
   runtime.logger.info({ config: describeConfig(options.config) }, `starting ${runtime.name}`);
+  for (const warning of memberAddressWarnings(options.config as Partial<MemberAddressConfig>)) runtime.logger.warn(warning);
+  // Internal trust first: the clients this service builds (in its modules) take their identity from here.
+  const security = internalSecurity(runtime, options.config as InternalSecurityConfig, [...options.grpc.packages, ...STANDARD_GRPC_PACKAGES], options.callers);
+  configureInternalCalls(security.client);
   const app = await NestFactory.create(options.module, {
     logger: new PinoNestLogger(runtime.logger),
     bufferLogs: false,
@@ -46,7 +58,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const grpcTarget = `${options.grpc.host}:${options.grpc.port}`;
   app.useGlobalFilters(new EdgeErrorFilter(runtime));
   app.useGlobalInterceptors(new GrpcObservabilityInterceptor(runtime));
-  const micro: INestMicroservice = app.connectMicroservice(grpcServerOptions(grpcTarget, options.grpc.packages), {
+  const micro: INestMicroservice = app.connectMicroservice(grpcServerOptions(grpcTarget, options.grpc.packages, security.server), {
     inheritAppConfig: true,
   });
 
@@ -55,7 +67,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const server = app.getHttpServer() as Server;
   const address = server.address() as AddressInfo;
   const httpUrl = `http://${options.http.host}:${address.port}`;
-  runtime.logger.info({ http: httpUrl, grpc: grpcTarget }, `${runtime.name} is up`);
+  runtime.logger.info({ http: httpUrl, grpc: grpcTarget, internalTls: security.server.credentials !== undefined }, `${runtime.name} is up`);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -1,6 +1,7 @@
 import { ArgumentsHost, CallHandler, Catch, ExceptionFilter, ExecutionContext, HttpException, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServerCredentials, ServerInterceptor } from '@grpc/grpc-js';
 import { GrpcOptions, Transport } from '@nestjs/microservices';
 import { ReflectionService } from '@grpc/reflection';
 import { Observable, catchError, tap, throwError } from 'rxjs';
@@ -21,8 +22,19 @@ export const STANDARD_GRPC_PACKAGES: GrpcPackage[] = [
   { package: workerV1.PROTOBUF_PACKAGE, protoFile: workerV1.PROTO_FILE },
 ];
 
-/** gRPC server options: the service's packages, health, server reflection, graceful shutdown. */
-export function grpcServerOptions(url: string, packages: GrpcPackage[]): GrpcOptions {
+/** How the gRPC server guards its methods: the caller check, and mTLS credentials when on. */
+export interface GrpcServerSecurity {
+  interceptors: ServerInterceptor[];
+  credentials?: ServerCredentials;
+}
+
+/**
+ * gRPC server options: the service's packages, health, server reflection, graceful shutdown.
+ * `security.interceptors` go to the grpc-js Server itself (Nest passes channelOptions to its
+ * constructor), so they run before every handler the server has: Nest's, reflection's, and any
+ * added later.
+ */
+export function grpcServerOptions(url: string, packages: GrpcPackage[], security?: GrpcServerSecurity): GrpcOptions {
   const all = [...packages, ...STANDARD_GRPC_PACKAGES];
   return {
     transport: Transport.GRPC,
@@ -32,6 +44,8 @@ export function grpcServerOptions(url: string, packages: GrpcPackage[]): GrpcOpt
       protoPath: all.map((p) => protoPath(p.protoFile)),
       loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] },
       gracefulShutdown: true,
+      ...(security ? { channelOptions: { interceptors: security.interceptors } as Record<string, unknown> } : {}),
+      ...(security?.credentials ? { credentials: security.credentials } : {}),
       onLoadPackageDefinition: (definition, server) => {
         new ReflectionService(definition).addToServer(server as Parameters<ReflectionService['addToServer']>[0]);
       },

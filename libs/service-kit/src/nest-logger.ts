@@ -1,6 +1,12 @@
 import { LoggerService } from '@nestjs/common';
 import type { Logger } from '@flotilla/observability';
 
+/**
+ * Nest contexts whose info lines are start-up chatter (one per route mapped, per controller, per
+ * module initialised): logged at debug, so `LOG_LEVEL=debug` still shows them.
+ */
+const CHATTY_CONTEXTS = new Set(['RouterExplorer', 'RoutesResolver', 'InstanceLoader']);
+
 /** Routes Nest's own log lines into the service's pino logger. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -12,7 +18,8 @@ export class PinoNestLogger implements LoggerService {
   }
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    const context = params[params.length - 1];
+    this.write(typeof context === 'string' && CHATTY_CONTEXTS.has(context) ? 'debug' : 'info', message, params);
   }
   error(message: unknown, ...params: unknown[]): void {
     // Nest passes a stack as the second parameter: keep it out of the logs' message but record it at debug.

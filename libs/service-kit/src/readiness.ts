@@ -1,4 +1,5 @@
 import { credentials, Client as GrpcClient } from '@grpc/grpc-js';
+import { internalCallDefaults } from '@flotilla/clients';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { ReadinessCheck } from '@flotilla/observability';
@@ -23,9 +24,9 @@ export function redisReadinessCheck(redis: Redis): ReadinessCheck {
   };
 }
 
-/** Ready when the gRPC dependency answers grpc.health.v1 Check with SERVING. */
+/** Ready when the gRPC dependency answers grpc.health.v1 Check with SERVING (over internal mTLS when on). */
 export function grpcReadinessCheck(name: string, target: string): ReadinessCheck {
-  const client = new GrpcClient(target, credentials.createInsecure());
+  const client = new GrpcClient(target, internalCallDefaults().credentials ?? credentials.createInsecure());
   return {
     name,
     check() {

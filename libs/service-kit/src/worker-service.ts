@@ -1,14 +1,16 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, Provider, Type } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { baseConfigShape, configParts, loadConfig } from '@flotilla/config';
+import { baseConfigShape, configParts, internalSecurityConfigShape, loadConfig } from '@flotilla/config';
 import { JobHandler, WorkerHost, checkHandlers } from '@flotilla/queue';
 import { createRedis } from './redis';
 import { grpcReadinessCheck, redisReadinessCheck } from './readiness';
-import { REGISTRY_CLIENT, RegistryClient } from './registry-client';
+import { REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
 import { CONFIG, RUNTIME, ServiceRuntime } from './runtime';
 import { ServiceKitModule } from './service-kit.module';
 import { WORKER_HOST } from './worker-status.controller';
 import { RunningService, startService } from './bootstrap';
+import type { GrpcPackage } from './grpc';
+import type { CallerTable } from './internal-auth';
 import { z } from 'zod';
 
 export const REDIS = Symbol('flotilla.redis');
@@ -18,6 +20,9 @@ export const JOB_HANDLERS = Symbol('flotilla.job-handlers');
 export function workerConfigShape(defaults: { http: number; grpc: number }) {
   return {
     ...baseConfigShape,
+    ...internalSecurityConfigShape,
+    /** This service's own internal token: its identity when it calls the registry (docs/security.md). */
+    FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
     HTTP_PORT: configParts.port(defaults.http),
     GRPC_PORT: configParts.port(defaults.grpc),
     REDIS_URL: configParts.redisUrl,
@@ -39,6 +44,10 @@ export interface WorkerServiceSpec {
   /** Further providers of the service (its domain services and drivers). */
   providers?: Provider[];
   controllers?: Type<unknown>[];
+  /** The service's own gRPC packages, served by its controllers. */
+  grpcPackages?: GrpcPackage[];
+  /** Who may call each method of those packages; a method left out is refused to everyone. */
+  callers?: CallerTable;
 }
 
 /** Starts the worker host once the application is up; drains it first on shutdown. */
@@ -78,7 +87,7 @@ function workerModule(spec: WorkerServiceSpec): DynamicModule {
       {
         provide: REGISTRY_CLIENT,
         inject: [CONFIG, RUNTIME],
-        useFactory: (config: WorkerConfig & { FLOTILLA_INTERNAL_TOKEN?: string }, runtime: ServiceRuntime) => {
+        useFactory: (config: WorkerConfig, runtime: ServiceRuntime) => {
           const client = new RegistryClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
           runtime.health.register(grpcReadinessCheck('registry', config.REGISTRY_GRPC_URL));
           runtime.shutdown.onClose('registry-client', async () => client.close());
@@ -128,7 +137,8 @@ export async function startWorkerService<S extends ReturnType<typeof workerConfi
     module: { module: AppModule, imports: [ServiceKitModule.forRoot(runtime, config), workerModule(spec)] },
     config: config as unknown as Record<string, unknown>,
     http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
-    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: [] },
+    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: spec.grpcPackages ?? [] },
+    callers: spec.callers,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
   return { running, runtime, timeoutMs: config.SHUTDOWN_TIMEOUT_MS };

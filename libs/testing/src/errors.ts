@@ -10,3 +10,17 @@ export async function reasonOf(p: Promise<unknown>): Promise<string> {
   }
   return 'no error';
 }
+
+/**
+ * The error `fn` throws, asserted to be an instance of `type`; fails the test when `fn` returns.
+ * For asserting on what a synchronous refusal says.
+ */
+export function thrownBy<E extends Error>(fn: () => unknown, type: abstract new (...args: never[]) => E): E {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error as E;
+  }
+  throw new Error('expected a refusal, but the call was accepted');
+}

@@ -9,7 +9,10 @@ export {
   testQueuePrefix,
 } from './databases';
 export type { TestDatabase } from './databases';
-export { WORKSPACE_ROOT, preparePlatformEnv, startServiceProcess } from './platform';
-export type { PlatformEnv, ServiceProcess } from './platform';
+export { PLATFORM_IDENTITIES, WORKSPACE_ROOT, makeDevPki, preparePlatformEnv, startServiceProcess } from './platform';
+export type { PlatformEnv, PlatformIdentity, PlatformTls, ServiceProcess } from './platform';
+export { startSourceProcess } from './source-process';
+export type { SourceProcess } from './source-process';
 export { grpcHealthCheck, grpcReflectionServices } from './grpc';
-export { reasonOf } from './errors';
+export { reasonOf, thrownBy } from './errors';
+export { columnsHolding } from './pg-scan';

@@ -1,60 +1,131 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, freePort, randomEncryptionKeys, randomSecret, testQueuePrefix, TEST_REDIS_URL, TestDatabase } from './databases';
 import { eventually } from './eventually';
 
 export const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
 
+/** The internal identities a test platform gives tokens (and, under mTLS, certificates) to. */
+export const PLATFORM_IDENTITIES = ['gateway', 'registry', 'provider-import', 'health-probe', 'federation-sync', 'operator'] as const;
+export type PlatformIdentity = (typeof PLATFORM_IDENTITIES)[number];
+
+/** Internal mTLS material of a test platform: one CA, one certificate per identity. */
+export interface PlatformTls {
+  dir: string;
+  ca: string;
+  files(identity: PlatformIdentity): { ca: string; cert: string; key: string };
+  /** Reissues an identity's certificate under the same CA (a renewal), in place. */
+  renew(identity: PlatformIdentity, days?: number): void;
+}
+
+/** Runs tools/dev-pki.mjs (the same generator `npm start` uses with FLOTILLA_INTERNAL_TLS=true). */
+export function makeDevPki(dir: string, identities: readonly string[], options: { days?: number; renew?: boolean } = {}): void {
+  const args = [join(WORKSPACE_ROOT, 'tools/dev-pki.mjs'), dir, ...identities, '--days', String(options.days ?? 90), ...(options.renew ? ['--renew'] : [])];
+  execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 export interface PlatformEnv {
   db: TestDatabase;
   queuePrefix: string;
   adminToken: string;
+  /**
+   * The operator identity's token (tools and test harnesses): it may call every declared internal
+   * method. Services each have their own identity and token (`tokens`).
+   */
   internalToken: string;
+  /** Each internal identity's FLOTILLA_INTERNAL_TOKEN. */
+  tokens: Record<PlatformIdentity, string>;
+  /** FLOTILLA_INTERNAL_CALLERS as every service gets it. */
+  callers: string;
+  /** Set when prepared with `{ internalTls: true }`. */
+  tls?: PlatformTls;
   encryptionKeys: string;
   ports: Record<'gatewayHttp' | 'gatewayGrpc' | 'registryHttp' | 'registryGrpc' | 'importHttp' | 'importGrpc' | 'probeHttp' | 'probeGrpc' | 'syncHttp' | 'syncGrpc', number>;
   env(service: 'gateway' | 'registry' | 'provider-import' | 'health-probe' | 'federation-sync'): NodeJS.ProcessEnv;
   cleanup(): Promise<void>;
 }
 
-/** A throw-away database, queue prefix, secrets and free ports for one test file's platform. */
-export async function preparePlatformEnv(): Promise<PlatformEnv> {
+/**
+ * A throw-away database, queue prefix, secrets and free ports for one test file's platform: each
+ * service gets its own internal token, and every server the callers list of all of them. With
+ * `internalTls`, a CA and a certificate per identity in a temporary folder, and mTLS on.
+ */
+export async function preparePlatformEnv(options: { internalTls?: boolean } = {}): Promise<PlatformEnv> {
   const db = await createTestDatabase();
   const queue = testQueuePrefix();
   const names = ['gatewayHttp', 'gatewayGrpc', 'registryHttp', 'registryGrpc', 'importHttp', 'importGrpc', 'probeHttp', 'probeGrpc', 'syncHttp', 'syncGrpc'] as const;
   const ports = {} as PlatformEnv['ports'];
   for (const n of names) ports[n] = await freePort();
   const adminToken = randomSecret();
-  const internalToken = randomSecret();
+  const tokens = Object.fromEntries(PLATFORM_IDENTITIES.map((id) => [id, randomSecret()])) as Record<PlatformIdentity, string>;
+  const callers = PLATFORM_IDENTITIES.map((id) => `${id}:${createHash('sha256').update(tokens[id]).digest('hex')}`).join(',');
   const encryptionKeys = randomEncryptionKeys();
+  let tls: PlatformTls | undefined;
+  if (options.internalTls) {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-pki-'));
+    makeDevPki(dir, PLATFORM_IDENTITIES);
+    const files = (identity: PlatformIdentity) => ({ ca: join(dir, 'ca.crt'), cert: join(dir, `${identity}.crt`), key: join(dir, `${identity}.key`) });
+    tls = { dir, ca: join(dir, 'ca.crt'), files, renew: (identity, days) => makeDevPki(dir, [identity], { days, renew: true }) };
+  }
+  // The registry calls no other service, so it gets no token of its own to send.
+  const identityEnv = (identity: PlatformIdentity): NodeJS.ProcessEnv => ({
+    ...(identity === 'registry' ? {} : { FLOTILLA_INTERNAL_TOKEN: tokens[identity] }),
+    FLOTILLA_INTERNAL_CALLERS: callers,
+    ...(tls
+      ? {
+          FLOTILLA_INTERNAL_TLS: 'true',
+          FLOTILLA_INTERNAL_TLS_CA: tls.files(identity).ca,
+          FLOTILLA_INTERNAL_TLS_CERT: tls.files(identity).cert,
+          FLOTILLA_INTERNAL_TLS_KEY: tls.files(identity).key,
+          FLOTILLA_INTERNAL_TLS_RELOAD_MS: '200',
+        }
+      : {}),
+  });
   const common = {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     REDIS_URL: TEST_REDIS_URL,
     FLOTILLA_QUEUE_PREFIX: queue.prefix,
     REGISTRY_GRPC_URL: `127.0.0.1:${ports.registryGrpc}`,
     SHUTDOWN_TIMEOUT_MS: '10000',
+    // Emulated members listen on 127.0.0.1: the member address policy refuses loopback otherwise.
+    FLOTILLA_ALLOW_LOOPBACK_MEMBERS: 'true',
   };
   return {
     db,
     queuePrefix: queue.prefix,
     adminToken,
-    internalToken,
+    internalToken: tokens.operator,
+    tokens,
+    callers,
+    tls,
     encryptionKeys,
     ports,
     env(service) {
       switch (service) {
         case 'registry':
-          return { ...common, DATABASE_URL: db.url, HTTP_PORT: String(ports.registryHttp), GRPC_PORT: String(ports.registryGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken, FLOTILLA_ENCRYPTION_KEYS: encryptionKeys, WATCH_POLL_MS: '200' };
+          return { ...common, ...identityEnv(service), DATABASE_URL: db.url, HTTP_PORT: String(ports.registryHttp), GRPC_PORT: String(ports.registryGrpc), FLOTILLA_ENCRYPTION_KEYS: encryptionKeys, WATCH_POLL_MS: '200' };
         case 'gateway':
-          return { ...common, PORT: String(ports.gatewayHttp), GRPC_PORT: String(ports.gatewayGrpc), FLOTILLA_ADMIN_TOKEN: adminToken };
+          return {
+            ...common,
+            ...identityEnv(service),
+            PORT: String(ports.gatewayHttp),
+            GRPC_PORT: String(ports.gatewayGrpc),
+            PROVIDER_IMPORT_GRPC_URL: `127.0.0.1:${ports.importGrpc}`,
+            FLOTILLA_ADMIN_TOKEN: adminToken,
+          };
         case 'provider-import':
-          return { ...common, HTTP_PORT: String(ports.importHttp), GRPC_PORT: String(ports.importGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken };
+          return { ...common, ...identityEnv(service), HTTP_PORT: String(ports.importHttp), GRPC_PORT: String(ports.importGrpc) };
         case 'health-probe':
-          return { ...common, HTTP_PORT: String(ports.probeHttp), GRPC_PORT: String(ports.probeGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken };
+          return { ...common, ...identityEnv(service), HTTP_PORT: String(ports.probeHttp), GRPC_PORT: String(ports.probeGrpc) };
         case 'federation-sync':
-          return { ...common, HTTP_PORT: String(ports.syncHttp), GRPC_PORT: String(ports.syncGrpc), FLOTILLA_INTERNAL_TOKEN: internalToken };
+          return { ...common, ...identityEnv(service), HTTP_PORT: String(ports.syncHttp), GRPC_PORT: String(ports.syncGrpc) };
       }
     },
     async cleanup() {
+      if (tls) rmSync(tls.dir, { recursive: true, force: true });
       await queue.cleanup();
       await db.drop();
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigShape, configParts, loadConfig } from '@flotilla/config';
+import { baseConfigShape, configParts, internalSecurityConfigShape, loadConfig } from '@flotilla/config';
 import { importEdgeConfigShape } from './imports/import-config';
 
 export const gatewayConfigShape = {
@@ -15,6 +15,9 @@ export const gatewayConfigShape = {
   /** Largest request body accepted, in bytes (a kubeconfig may be 1 MiB, base64 makes it larger). */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(3 * 1024 * 1024),
   ...importEdgeConfigShape,
+  /** Internal trust (docs/security.md): the gateway's own identity when it calls the registry and provider-import. */
+  FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
+  ...internalSecurityConfigShape,
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { CLUSTER_EVENTS_CLIENT, CONFIG, ClusterEventsClient, IMPORT_JOBS_CLIENT, ImportJobsClient, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime, grpcReadinessCheck } from '@flotilla/service-kit';
+import { CLUSTER_EVENTS_CLIENT, ClusterEventsClient, IMPORT_CLIENT, IMPORT_JOBS_CLIENT, ImportClient, ImportJobsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
+import { CONFIG, RUNTIME, ServiceRuntime, grpcReadinessCheck } from '@flotilla/service-kit';
+import { AdminModule } from './admin/admin.module';
 import { ClustersApiService } from './clusters/clusters-api.service';
 import { ClustersController } from './clusters/clusters.controller';
 import { GatewayConfig } from './config';
@@ -10,6 +12,7 @@ import { ClusterEventsApiService } from './events/cluster-events-api.service';
 import { ClusterEventsController } from './events/cluster-events.controller';
 
 @Module({
+  imports: [AdminModule],
   controllers: [ImportsController, ClusterEventsController, ClustersController],
   providers: [
     {
@@ -28,6 +31,17 @@ import { ClusterEventsController } from './events/cluster-events.controller';
       useFactory: (config: GatewayConfig, runtime: ServiceRuntime) => {
         const client = new ImportJobsClient(config.REGISTRY_GRPC_URL);
         runtime.shutdown.onClose('import-jobs-client', async () => client.close());
+        return client;
+      },
+    },
+    {
+      // provider-import: the import checks and rotation run there (ADR 0027). Not a readiness
+      // check: everything but those routes works without it, and they answer 503 naming it.
+      provide: IMPORT_CLIENT,
+      inject: [CONFIG, RUNTIME],
+      useFactory: (config: GatewayConfig, runtime: ServiceRuntime) => {
+        const client = new ImportClient(config.PROVIDER_IMPORT_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN, config.IMPORT_CALL_DEADLINE_MS);
+        runtime.shutdown.onClose('import-client', async () => client.close());
         return client;
       },
     },

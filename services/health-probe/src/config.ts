@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configParts } from '@flotilla/config';
+import { configParts, memberAddressConfigShape } from '@flotilla/config';
 import { workerConfigShape } from '@flotilla/service-kit';
 
 const ms = (def: number, min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(def);
@@ -9,6 +9,8 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
   return {
     ...workerConfigShape(ports),
     FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
+    /** The member address policy the import applies too (docs/security.md). */
+    ...memberAddressConfigShape,
     PROBE_INTERVAL_MS: ms(10_000, 200, 3_600_000),
     PROBE_TIMEOUT_MS: ms(5_000, 50, 60_000),
     PROBE_FAILURE_THRESHOLD: ms(3, 1, 100),
@@ -27,7 +29,10 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     /** A replica not heard from for this long is dead; its clusters move to the others. */
     PROBE_LEASE_TTL_MS: ms(8_000, 300, 600_000),
     PROBE_LEASE_HEARTBEAT_MS: ms(2_000, 100, 60_000),
-    /** How often lastProbeTime is flushed to Redis (batched). */
+    /**
+     * How often the last probe times are sent to the registry, batched (RecordProbeTimes); the
+     * registry keeps them in a Redis hash and shows them as status.lastProbeTime (ADR 0021).
+     */
     PROBE_LAST_SEEN_FLUSH_MS: ms(1_000, 100, 60_000),
     /** This replica's id in the membership set; defaults to a random UUID per process. */
     PROBE_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, dots, dashes or underscores').optional(),

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Cluster, HealthTransition, clusterEventFromTransition } from '@flotilla/domain';
-import type { ClusterEventsClient } from '@flotilla/service-kit';
+import type { RegistryPort } from './registry-port';
 
 /** The Redis stream automation reads Ready transitions from (consumer groups, XREADGROUP). */
 export const healthEventStream = (prefix: string) => `${prefix}:events:cluster-health`;
@@ -39,7 +39,7 @@ export class HealthEventPublisher {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly maxLen: number,
-    private readonly store?: ClusterEventsClient,
+    private readonly store?: Pick<RegistryPort, 'recordEvent'>,
   ) {}
 
   async publish(cluster: Cluster, t: HealthTransition, at: Date): Promise<void> {
@@ -47,7 +47,7 @@ export class HealthEventPublisher {
     const fields = Object.entries(e).flat();
     await Promise.all([
       this.redis.xadd(healthEventStream(this.prefix), 'MAXLEN', '~', String(this.maxLen), '*', ...fields),
-      this.store ? this.store.record(clusterEventFromTransition({ name: e.cluster, uid: e.clusterUid }, t, at)) : Promise.resolve(),
+      this.store ? this.store.recordEvent(clusterEventFromTransition({ name: e.cluster, uid: e.clusterUid }, t, at)) : Promise.resolve(),
     ]);
   }
 }

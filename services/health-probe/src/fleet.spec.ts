@@ -1,32 +1,31 @@
 import { Subject } from 'rxjs';
 import { CLUSTER_API_VERSION, Cluster, ErrorReason, FlotillaError } from '@flotilla/domain';
-import { clusterToProto, registryV1 } from '@flotilla/contracts';
-import type { RegistryClient } from '@flotilla/service-kit';
 import { eventually } from '@flotilla/testing';
 import { FleetWatcher } from './fleet';
+import type { ClusterPage, FleetChange, RegistryPort } from './registry-port';
 
 const cluster = (name: string): Cluster => ({ apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', metadata: { name, resourceVersion: '1' }, spec: { connection: { type: 'direct' } } });
 
 /** A registry whose list answers come from `fleet` and whose watch streams the test drives. */
 function fakeRegistry(fleet: Set<string>) {
-  const watches: { rv: string; stream: Subject<registryV1.WatchEvent> }[] = [];
+  const watches: { rv: string; stream: Subject<FleetChange> }[] = [];
   let lists = 0;
-  const client = {
-    listClusters: async (r: registryV1.ListClustersRequest): Promise<registryV1.ClusterList> => {
+  const client: Pick<RegistryPort, 'listClusters' | 'watchClusters'> = {
+    listClusters: async (r): Promise<ClusterPage> => {
       lists++;
       const names = [...fleet].sort();
       const start = r.continue ? Number(r.continue) : 0;
-      const page = names.slice(start, start + (r.limit ?? 500));
+      const page = names.slice(start, start + r.limit);
       const next = start + page.length < names.length ? String(start + page.length) : '';
-      return { metadata: { resourceVersion: `rv${lists}`, continue: next }, items: page.map((n) => clusterToProto(cluster(n))) };
+      return { resourceVersion: `rv${lists}`, continue: next, items: page.map((n) => cluster(n)) };
     },
-    watchClusters: (r: registryV1.WatchClustersRequest) => {
-      const stream = new Subject<registryV1.WatchEvent>();
-      watches.push({ rv: r.resourceVersion ?? '', stream });
+    watchClusters: (rv) => {
+      const stream = new Subject<FleetChange>();
+      watches.push({ rv, stream });
       return stream.asObservable();
     },
   };
-  return { client: client as unknown as RegistryClient, watches, lists: () => lists };
+  return { client, watches, lists: () => lists };
 }
 
 describe('FleetWatcher', () => {
@@ -44,8 +43,8 @@ describe('FleetWatcher', () => {
     await w.start();
     expect([...known].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(reg.watches.map((x) => x.rv)).toEqual(['rv1']);
-    reg.watches[0].stream.next({ type: 'ADDED', object: clusterToProto(cluster('f')) });
-    reg.watches[0].stream.next({ type: 'DELETED', object: clusterToProto(cluster('a')) });
+    reg.watches[0].stream.next({ type: 'ADDED', cluster: cluster('f') });
+    reg.watches[0].stream.next({ type: 'DELETED', cluster: cluster('a') });
     expect([...known].sort()).toEqual(['b', 'c', 'd', 'e', 'f']);
     // While the watch is broken, 'b' is deleted and 'g' added: the re-list must see both.
     fleet.delete('a');

@@ -1,7 +1,6 @@
 import { Subscription } from 'rxjs';
 import { Cluster } from '@flotilla/domain';
-import { clusterFromProto } from '@flotilla/contracts';
-import type { RegistryClient } from '@flotilla/service-kit';
+import type { RegistryPort } from './registry-port';
 
 export interface FleetListener {
   upsert(cluster: Cluster): void;
@@ -23,7 +22,7 @@ export class FleetWatcher {
   synced = false;
 
   constructor(
-    private readonly registry: RegistryClient,
+    private readonly registry: Pick<RegistryPort, 'listClusters' | 'watchClusters'>,
     private readonly listener: FleetListener,
     private readonly onError: (error: unknown) => void = () => undefined,
     private readonly pageSize = 500,
@@ -41,14 +40,13 @@ export class FleetWatcher {
       let next = '';
       let resourceVersion = '';
       do {
-        const page = await this.registry.listClusters({ labelSelector: '', fieldSelector: '', limit: this.pageSize, continue: next });
-        for (const item of page.items ?? []) {
-          const c = clusterFromProto(item);
+        const page = await this.registry.listClusters({ limit: this.pageSize, continue: next });
+        for (const c of page.items) {
           names.add(c.metadata.name);
           this.listener.upsert(c);
         }
-        next = page.metadata?.continue ?? '';
-        if (!resourceVersion) resourceVersion = page.metadata?.resourceVersion ?? '';
+        next = page.continue;
+        if (!resourceVersion) resourceVersion = page.resourceVersion;
       } while (next);
       this.listener.resync(names);
       this.synced = true;
@@ -61,12 +59,11 @@ export class FleetWatcher {
 
   private watch(resourceVersion: string): void {
     if (this.stopped) return;
-    this.sub = this.registry.watchClusters({ resourceVersion, labelSelector: '', fieldSelector: '', allowBookmarks: true }).subscribe({
+    this.sub = this.registry.watchClusters(resourceVersion).subscribe({
       next: (e) => {
-        if (!e.object || e.type === 'BOOKMARK') return;
-        const c = clusterFromProto(e.object);
-        if (e.type === 'DELETED') this.listener.remove(c.metadata.name);
-        else this.listener.upsert(c);
+        if (!e.cluster || e.type === 'BOOKMARK') return;
+        if (e.type === 'DELETED') this.listener.remove(e.cluster.metadata.name);
+        else this.listener.upsert(e.cluster);
       },
       error: (error: unknown) => this.retry(error),
       complete: () => this.retry(new Error('watch ended')),

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION, Cluster, ClusterCondition, ClusterStatus, findCondition } from '@flotilla/domain';
-import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
 import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
-import { RegistryClient, RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, TEST_REDIS_URL, eventually, preparePlatformEnv } from '@flotilla/testing';
-import { SourceProcess, startSourceProcess } from './testing/source-process';
+import type { RunningService } from '@flotilla/service-kit';
+import { PlatformEnv, SourceProcess, TEST_REDIS_URL, eventually, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { TestRegistry, testRegistry } from './testing/test-registry';
 import { healthEventStream } from './events';
 import { startHealthProbe } from './main';
+import { ProbeService } from './probe.service';
 
 // Short intervals so the hysteresis runs in test time; the thresholds are the defaults.
 const INTERVAL_MS = 500;
@@ -27,14 +27,14 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
   let registry: SourceProcess;
   let probe: RunningService;
   let gateway: SourceProcess;
-  let client: RegistryClient;
+  let client: TestRegistry;
   let redis: Redis;
   let emu: KubeEmulator;
 
   beforeAll(async () => {
     platform = await preparePlatformEnv();
     registry = await startSourceProcess('registry', platform.env('registry'), platform.ports.registryHttp);
-    client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
+    client = testRegistry(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
     redis = new Redis(TEST_REDIS_URL);
     emu = await KubeEmulator.start({ clusters: 0 });
     ({ running: probe } = await startHealthProbe({ ...platform.env('health-probe'), ...probeEnv }));
@@ -60,7 +60,7 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
       metadata: { name, annotations: opts.annotations ?? {} },
       spec: { provider: 'generic', connection: { type: 'direct', kubeconfig: h.kubeconfig('admin') } },
     };
-    await client.createCluster({ cluster: clusterToProto(c, true) });
+    await client.create(c);
     const status: ClusterStatus = {
       uid: opts.uid ?? h.kubeSystemUid,
       conditions: [
@@ -68,11 +68,11 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
         { type: 'Ready', status: 'True', reason: 'ClusterReady', message: 'imported' },
       ],
     };
-    await client.updateClusterStatus({ name, resourceVersion: '', status: statusToProto(status) });
+    await client.writeStatus(name, status);
     return h;
   }
 
-  const get = async (name: string) => clusterFromProto(await client.getCluster({ name }));
+  const get = (name: string) => client.get(name);
   const ready = async (name: string): Promise<ClusterCondition | undefined> => findCondition((await get(name)).status?.conditions, 'Ready');
   const metric = async (name: string, labels: string): Promise<number> => {
     const text = await (await fetch(`${probe.httpUrl}/metrics`)).text();
@@ -191,7 +191,7 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
     await probedReady('swapped');
     const current = await get('swapped');
     current.spec.connection.kubeconfig = b.kubeconfig('admin');
-    await client.updateCluster({ cluster: clusterToProto(current, true), dryRun: false });
+    await client.update(current);
     await eventually(async () => {
       const c = await get('swapped');
       expect(findCondition(c.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'IdentityMismatch' });
@@ -205,10 +205,11 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
     await probedReady('blip');
     const transitionAt = (await ready('blip'))?.lastTransitionTime;
     const failuresBefore = await metric('flotilla_probe_total', 'result="unreachable"');
-    // Down for 600 ms: longer than one interval (so at least one probe fails), shorter than
-    // the three failures the threshold needs (first failure, +300 ms, +900 ms).
+    // Down until a probe of this member has failed, then up at once: shorter than the three
+    // failures the threshold needs (first failure, +300 ms, +900 ms).
+    const scheduler = probe.app.get(ProbeService).scheduler;
     await h.down();
-    await new Promise((r) => setTimeout(r, 600));
+    await eventually(() => expect(scheduler.health('blip')?.consecutiveFailures).toBeGreaterThan(0), { timeoutMs: 5000, intervalMs: 10 });
     await h.up();
     const failuresAfter = await metric('flotilla_probe_total', 'result="unreachable"');
     expect(failuresAfter).toBeGreaterThan(failuresBefore);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { TEST_REDIS_URL, testQueuePrefix } from '@flotilla/testing';
+import { TEST_REDIS_URL, eventually, testQueuePrefix } from '@flotilla/testing';
 import { ReplicaMembership, rendezvousOwner } from './membership';
 
 describe('ReplicaMembership (real Redis)', () => {
@@ -27,12 +27,13 @@ describe('ReplicaMembership (real Redis)', () => {
     expect(a.liveReplicas()).toEqual(['a', 'b', 'c']);
     const names = Array.from({ length: 50 }, (_, i) => `c-${i}`);
     for (const n of names) expect([a, b, c].filter((r) => r.owns(n))).toHaveLength(1);
-    // c falls silent: after the TTL the others drop it and share its clusters.
-    await new Promise((r) => setTimeout(r, 700));
-    await b.beat();
-    await a.beat();
-    await b.beat();
-    expect(a.liveReplicas()).toEqual(['a', 'b']);
+    // c falls silent: once the TTL has passed (by Redis time) the others, still beating, drop it and share its clusters.
+    await eventually(async () => {
+      await b.beat();
+      await a.beat();
+      await b.beat();
+      expect(a.liveReplicas()).toEqual(['a', 'b']);
+    }, { timeoutMs: 5000 });
     for (const n of names) expect([a, b].filter((r) => r.owns(n))).toHaveLength(1);
     // b leaves gracefully: gone at the next beat of a.
     await b.stop();
@@ -44,13 +45,18 @@ describe('ReplicaMembership (real Redis)', () => {
   });
 
   it('fences itself when it cannot heartbeat, and tells its listeners again when the fence lifts', async () => {
-    const m = new ReplicaMembership(redis, { keyPrefix: `${queue.prefix}-fence`, ttlMs: 400, heartbeatMs: 100, replicaId: 'solo' });
+    // The fence is timed by the replica's own clock: a fake one, so no waiting.
+    let clock = 1_000_000;
+    const m = new ReplicaMembership(redis, { keyPrefix: `${queue.prefix}-fence`, ttlMs: 400, heartbeatMs: 100, replicaId: 'solo', now: () => clock });
     const seen: number[] = [];
     m.onChange((live) => seen.push(live.length));
     await m.beat();
     expect(m.owns('x')).toBe(true);
-    await new Promise((r) => setTimeout(r, 250)); // longer than TTL/2 without a beat: fenced
+    clock += 200; // TTL/2 without a beat: not yet
+    expect(m.owns('x')).toBe(true);
+    clock += 1; // longer than TTL/2 without a beat: fenced
     expect(m.owns('x')).toBe(false);
+    expect(m.liveReplicas()).toEqual([]);
     seen.length = 0;
     await m.beat(); // same live set as before, but the fence lifted: listeners must hear of it
     expect(m.owns('x')).toBe(true);

@@ -6,6 +6,8 @@ export interface MembershipOptions {
   ttlMs: number;
   heartbeatMs: number;
   replicaId?: string;
+  /** The local clock that times the fence (Date.now by default); the set's scores use Redis time. */
+  now?: () => number;
 }
 
 /** The highest-random-weight (rendezvous) owner of a key among replicas; stable, no coordination. */
@@ -37,6 +39,7 @@ export class ReplicaMembership {
   private lastHeartbeatOk = 0;
   private timer?: NodeJS.Timeout;
   private listeners: ((live: readonly string[]) => void)[] = [];
+  private readonly now: () => number;
 
   constructor(
     private readonly redis: Redis,
@@ -44,6 +47,7 @@ export class ReplicaMembership {
   ) {
     this.id = options.replicaId ?? randomUUID();
     this.key = `${options.keyPrefix}:health-probe:replicas`;
+    this.now = options.now ?? Date.now;
   }
 
   onChange(listener: (live: readonly string[]) => void): void {
@@ -55,7 +59,7 @@ export class ReplicaMembership {
   }
 
   private fenced(): boolean {
-    return Date.now() - this.lastHeartbeatOk > this.options.ttlMs / 2;
+    return this.now() - this.lastHeartbeatOk > this.options.ttlMs / 2;
   }
 
   owns(clusterName: string): boolean {
@@ -83,7 +87,7 @@ export class ReplicaMembership {
         .exec();
       const members = ((result?.[2]?.[1] as string[] | undefined) ?? []).slice().sort();
       const wasFenced = this.fenced();
-      this.lastHeartbeatOk = Date.now();
+      this.lastHeartbeatOk = this.now();
       // After a fence lifts the set may look unchanged, but this replica dropped its clusters: tell the listeners.
       if (wasFenced || members.join(',') !== this.live.join(',')) {
         this.live = members;

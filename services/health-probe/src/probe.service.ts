@@ -2,14 +2,14 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Cluster, ClusterStatus } from '@flotilla/domain';
-import { clusterFromProto, statusToProto } from '@flotilla/contracts';
-import { ClusterProber, ResolvedKubeconfig, parseKubeconfig } from '@flotilla/kube';
-import { CONFIG, ClusterEventsClient, ConcurrencyLimit, REDIS, REGISTRY_CLIENT, RUNTIME, RegistryClient, ServiceRuntime } from '@flotilla/service-kit';
+import { MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
+import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
 import { FleetWatcher } from './fleet';
 import { ReplicaMembership } from './membership';
 import { ProbeScheduler, Prober } from './scheduler';
 import { HealthEventPublisher } from './events';
+import { REGISTRY_PORT, RegistryPort } from './registry-port';
 
 /**
  * Wires the parts: the fleet from the registry, ownership from Redis membership, the probe
@@ -26,15 +26,17 @@ export class ProbeService implements OnApplicationBootstrap {
   private flushTimer?: NodeJS.Timeout;
   private flushChain: Promise<void> = Promise.resolve();
   private readonly registryCalls: ConcurrencyLimit;
+  private readonly memberPolicy: MemberAddressPolicy;
   private startTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(CONFIG) private readonly config: HealthProbeConfig,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
+    @Inject(REGISTRY_PORT) private readonly registry: RegistryPort,
   ) {
     this.registryCalls = new ConcurrencyLimit(config.PROBE_REGISTRY_CONCURRENCY);
+    this.memberPolicy = memberPolicyFromConfig(config);
     const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
     const failures = new Counter({ name: 'flotilla_probe_failures_total', help: 'Failed cluster probes by result', labelNames: ['result'], registers });
@@ -53,9 +55,7 @@ export class ProbeService implements OnApplicationBootstrap {
     const transitions = new Counter({ name: 'flotilla_cluster_transitions_total', help: 'Ready transitions written', labelNames: ['to', 'reason'], registers });
     const prefix = config.FLOTILLA_QUEUE_PREFIX;
     this.membership = new ReplicaMembership(redis, { keyPrefix: prefix, ttlMs: config.PROBE_LEASE_TTL_MS, heartbeatMs: config.PROBE_LEASE_HEARTBEAT_MS, replicaId: config.PROBE_REPLICA_ID });
-    const eventStore = new ClusterEventsClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
-    runtime.shutdown.onClose('cluster-events-client', async () => eventStore.close());
-    this.events = new HealthEventPublisher(redis, prefix, config.PROBE_EVENT_STREAM_MAXLEN, eventStore);
+    this.events = new HealthEventPublisher(redis, prefix, config.PROBE_EVENT_STREAM_MAXLEN, registry);
     const log = runtime.logger;
     this.scheduler = new ProbeScheduler(
       {
@@ -178,7 +178,7 @@ export class ProbeService implements OnApplicationBootstrap {
     this.lastSeen.clear();
     try {
       for (let i = 0, entries = [...batch.entries()]; i < entries.length; i += PROBE_TIMES_BATCH) {
-        await this.registry.recordProbeTimes({ entries: entries.slice(i, i + PROBE_TIMES_BATCH).map(([name, time]) => ({ name, time })) });
+        await this.registry.recordProbeTimes(entries.slice(i, i + PROBE_TIMES_BATCH).map(([name, time]) => ({ name, time })));
       }
     } catch (error) {
       for (const [name, time] of batch) if (!this.lastSeen.has(name)) this.lastSeen.set(name, time);
@@ -186,29 +186,14 @@ export class ProbeService implements OnApplicationBootstrap {
     }
   }
 
-  private async writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
-    const written = await this.registryCalls.run(() => this.registry.updateClusterStatus({ name, resourceVersion: '', status: statusToProto(status) }));
-    return clusterFromProto(written);
+  private writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
+    return this.registryCalls.run(() => this.registry.writeStatus(name, status));
   }
 
+  /** A prober under the member address policy and the TLS choice the cluster was imported with. */
   private async createProber(cluster: Cluster): Promise<Prober> {
-    const creds = await this.registryCalls.run(() => this.registry.getClusterCredentials({ name: cluster.metadata.name }));
-    let resolved: ResolvedKubeconfig;
-    if (creds.kubeconfig) {
-      resolved = parseKubeconfig(creds.kubeconfig, { allowInsecureSkipTlsVerify: true });
-    } else if (creds.token && cluster.spec.connection.kubernetesAPIEndpoint) {
-      resolved = {
-        contextName: '',
-        clusterName: '',
-        userName: '',
-        server: cluster.spec.connection.kubernetesAPIEndpoint,
-        insecureSkipTlsVerify: false,
-        auth: { type: 'token', token: creds.token },
-      };
-    } else {
-      throw new Error('no usable credentials stored');
-    }
-    return new ClusterProber(resolved, { timeoutMs: this.config.PROBE_TIMEOUT_MS });
+    const creds = await this.registryCalls.run(() => this.registry.credentials(cluster.metadata.name));
+    return memberProber(cluster, creds, this.memberPolicy, { timeoutMs: this.config.PROBE_TIMEOUT_MS, allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL });
   }
 }
 

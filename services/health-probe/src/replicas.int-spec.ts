@@ -1,9 +1,7 @@
 import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
-import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
 import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
-import { RegistryClient } from '@flotilla/service-kit';
-import { PlatformEnv, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
-import { SourceProcess, startSourceProcess } from './testing/source-process';
+import { PlatformEnv, SourceProcess, eventually, freePort, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { TestRegistry, testRegistry } from './testing/test-registry';
 import { rendezvousOwner } from './membership';
 
 const INTERVAL_MS = 2000;
@@ -33,7 +31,7 @@ async function clustersProbedBy(r: Replica): Promise<number> {
 describe('health-probe replicas share the fleet (real processes, registry, Postgres, Redis)', () => {
   let platform: PlatformEnv;
   let registry: SourceProcess;
-  let client: RegistryClient;
+  let client: TestRegistry;
   let emu: KubeEmulator;
   const replicas: Replica[] = [];
   const handles = new Map<string, ClusterHandle>();
@@ -41,15 +39,15 @@ describe('health-probe replicas share the fleet (real processes, registry, Postg
   beforeAll(async () => {
     platform = await preparePlatformEnv();
     registry = await startSourceProcess('registry', platform.env('registry'), platform.ports.registryHttp);
-    client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
+    client = testRegistry(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
     emu = await KubeEmulator.start({ clusters: 0 });
     for (let i = 0; i < CLUSTERS; i++) {
       const name = `m-${i}`;
       const h = await emu.addCluster({ name, flavour: 'ack' });
       handles.set(name, h);
       const c: Cluster = { apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', metadata: { name }, spec: { connection: { type: 'direct', kubeconfig: h.kubeconfig('admin') } } };
-      await client.createCluster({ cluster: clusterToProto(c, true) });
-      await client.updateClusterStatus({ name, resourceVersion: '', status: statusToProto({ uid: h.kubeSystemUid, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', reason: 'ClusterReady' }] }) });
+      await client.create(c);
+      await client.writeStatus(name, { uid: h.kubeSystemUid, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', reason: 'ClusterReady' }] });
     }
     const env = {
       ...platform.env('health-probe'),
@@ -71,7 +69,7 @@ describe('health-probe replicas share the fleet (real processes, registry, Postg
     await platform?.cleanup();
   });
 
-  const lastProbe = async (name: string) => Date.parse(clusterFromProto(await client.getCluster({ name })).status?.lastProbeTime ?? '0') || 0;
+  const lastProbe = async (name: string) => Date.parse((await client.get(name)).status?.lastProbeTime ?? '0') || 0;
 
   it('probes each cluster by exactly one replica, and takes a killed replica\'s clusters over within two intervals', async () => {
     const names = [...handles.keys()];
@@ -99,7 +97,7 @@ describe('health-probe replicas share the fleet (real processes, registry, Postg
     // And the survivor keeps them true: one of them going down is seen.
     await handles.get(orphaned[0])!.down();
     await eventually(async () => {
-      const c = clusterFromProto(await client.getCluster({ name: orphaned[0] }));
+      const c = await client.get(orphaned[0]);
       expect(findCondition(c.status?.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'ClusterNotReachable' });
     }, { timeoutMs: 15_000 });
   }, 60_000);

@@ -1,5 +1,6 @@
 import type { WorkerServiceSpec } from '@flotilla/service-kit';
 import { ProbeService } from './probe.service';
+import { registryPortProvider } from './registry-port';
 
 /**
  * health-probe: keeps every member's status true (docs/health.md). It consumes no jobs: each
@@ -11,5 +12,5 @@ export const HEALTH_PROBE: WorkerServiceSpec = {
   ports: { http: 8083, grpc: 50053 },
   declaredJobs: [],
   handlers: [],
-  providers: [ProbeService],
+  providers: [ProbeService, registryPortProvider],
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { configParts, importPolicyConfigShape } from '@flotilla/config';
 import { workerConfigShape } from '@flotilla/service-kit';
+import { credentialRenewalConfigShape } from './credentials/renewal-config';
 
 /** Configuration of provider-import (documented in docs/import.md). */
 export const providerImportConfigShape = {
@@ -8,6 +9,7 @@ export const providerImportConfigShape = {
   /** provider-import reads credentials from the registry, so it needs the internal token. */
   FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
   ...importPolicyConfigShape,
+  ...credentialRenewalConfigShape,
   /** How long removal waits for an unreachable member before finishing host-side and reporting orphans. */
   REMOVAL_UNREACHABLE_BOUND_MS: z.coerce.number().int().min(0).max(3_600_000, 'must be at most 3600000 (one hour)').default(30_000),
 };

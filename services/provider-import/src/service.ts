@@ -1,10 +1,15 @@
 import type { WorkerServiceSpec } from '@flotilla/service-kit';
-import { CONFIG, IMPORT_JOBS_CLIENT, ImportJobsClient, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { CONFIG, InternalIdentity, RUNTIME, ServiceRuntime, grpcPath } from '@flotilla/service-kit';
+import { IMPORT_JOBS_CLIENT, ImportJobsClient } from '@flotilla/clients';
+import { importV1 } from '@flotilla/contracts';
 import { JobName } from '@flotilla/queue';
 import type { ProviderImportConfig } from './config';
 import { ClusterRecords } from './import/cluster-records';
+import { CredentialRenewalService } from './credentials/credential-renewal.service';
 import { ImportProcessor } from './import/import.processor';
 import { ImportService } from './import/import.service';
+import { ImportApiController } from './import-api/import-api.controller';
+import { ImportApiService } from './import-api/import-api.service';
 import { PROVIDER_ADAPTERS } from './providers/provider';
 import { ProviderRegistry } from './providers/provider-registry';
 import { AliyunAckProvider } from './providers/aliyun-ack/aliyun-ack.provider';
@@ -17,17 +22,27 @@ import { RemovalService } from './removal/removal.service';
 /**
  * provider-import: the import and removal jobs. Imports validate a direct-connection cluster,
  * detect its provider, optionally swap its kubeconfig for a lasting service-account one, leave
- * the marker and bring it to Ready; removals unbind (docs/import.md).
+ * the marker and bring it to Ready; removals unbind (docs/import.md). It also serves the import
+ * checks on request (flotilla.import.v1.ImportService: guard, validation, rotation) to the gateway,
+ * and is the only reader of the import policy (ADR 0027).
  */
 export const PROVIDER_IMPORT: WorkerServiceSpec = {
   name: 'provider-import',
   ports: { http: 8082, grpc: 50052 },
   declaredJobs: [JobName.ClusterImport, JobName.ClusterRemove],
   handlers: [ImportProcessor, RemovalProcessor],
+  grpcPackages: [{ package: importV1.PROTOBUF_PACKAGE, protoFile: importV1.PROTO_FILE }],
+  // Only the gateway asks for the import checks (ADR 0027); service-kit's interceptor enforces it.
+  callers: Object.fromEntries(
+    ['CheckKubeconfig', 'ValidateCluster', 'RotateCredentials'].map((m) => [grpcPath(importV1.PROTOBUF_PACKAGE, importV1.IMPORT_SERVICE_NAME, m), [InternalIdentity.Gateway]]),
+  ),
+  controllers: [ImportApiController],
   providers: [
     ClusterRecords,
     ImportService,
+    ImportApiService,
     RemovalService,
+    CredentialRenewalService,
     ProviderRegistry,
     AwsEksProvider,
     AliyunAckProvider,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigShape, configParts, loadConfig } from '@flotilla/config';
+import { baseConfigShape, configParts, internalSecurityConfigShape, loadConfig } from '@flotilla/config';
 
 export const registryConfigShape = {
   ...baseConfigShape,
@@ -8,7 +8,8 @@ export const registryConfigShape = {
   DATABASE_URL: configParts.databaseUrl,
   REDIS_URL: configParts.redisUrl,
   FLOTILLA_QUEUE_PREFIX: configParts.queuePrefix,
-  FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
+  /** Who may call the registry, and internal mTLS (docs/security.md); the registry itself calls no one. */
+  ...internalSecurityConfigShape,
   /** "id:base64key[,id:base64key...]"; the first key encrypts, all decrypt. */
   FLOTILLA_ENCRYPTION_KEYS: z
     .string({ error: 'is required: id:base64key of 32 random bytes, e.g. k1:$(openssl rand -base64 32)' })

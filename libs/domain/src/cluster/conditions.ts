@@ -1,5 +1,22 @@
 import { ClusterCondition } from './cluster';
 
+/** Conditions of Flotilla's own credentials in a member (ADR 0029). */
+export const CredentialConditionType = {
+  /** Which rights Flotilla's identity holds in the member (service-account path): reason MinimalRole or ClusterAdmin. */
+  MemberRole: 'MemberRole',
+  /** True when renewing Flotilla's short-lived token failed after its retries; the message says why and the fix. */
+  CredentialsRenewalFailed: 'CredentialsRenewalFailed',
+} as const;
+
+export const CredentialConditionReason = {
+  MinimalRole: 'MinimalRole',
+  ClusterAdmin: 'ClusterAdmin',
+  Renewed: 'TokenRenewed',
+  TokenRequestRefused: 'TokenRequestRefused',
+  MemberUnreachable: 'MemberUnreachable',
+  RenewalError: 'RenewalError',
+} as const;
+
 /**
  * Sets a condition the Kubernetes way: lastTransitionTime moves only when the status
  * changes; lastUpdateTime moves on every write. Returns a new array; order is stable.

@@ -6,70 +6,165 @@ export type LabelRequirement =
   | { key: string; operator: 'Exists' | 'DoesNotExist' }
   | { key: string; operator: 'In' | 'NotIn'; values: string[] };
 
+/**
+ * Bounds on a selector (label or field). Kubernetes sets none beyond the URL length; Flotilla refuses
+ * longer selectors because every watcher and every list matches each object against them: 4 KiB holds
+ * an `in` set of about 200 names, and 100 requirements is more than any query needs.
+ */
+export const MAX_SELECTOR_LENGTH = 4096;
+export const MAX_SELECTOR_REQUIREMENTS = 100;
+
+/** The selector as quoted in an error: never more than 100 characters of it. */
+export function quoteSelector(selector: string): string {
+  return JSON.stringify(selector.length > 100 ? `${selector.slice(0, 100)}…` : selector);
+}
+
 function bad(selector: string, why: string): FlotillaError {
-  return new FlotillaError(ErrorReason.BadRequest, `unable to parse requirement: invalid label selector "${selector}": ${why}`, {
+  return new FlotillaError(ErrorReason.BadRequest, `unable to parse requirement: invalid label selector ${quoteSelector(selector)}: ${why}`, {
     causes: [{ reason: 'FieldValueInvalid', field: 'labelSelector', message: why }],
   });
 }
 
-/** Splits on commas that are not inside parentheses. */
-function splitTopLevel(input: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const ch of input) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else current += ch;
+/** Refuses a selector over the length limit, or with more requirements than the limit, naming the parameter and the limit. */
+export function checkSelectorBounds(selector: string, parameter: 'labelSelector' | 'fieldSelector'): void {
+  if (selector.length > MAX_SELECTOR_LENGTH) {
+    const message = `must be at most ${MAX_SELECTOR_LENGTH} characters, got ${selector.length}: select by fewer values, or list without a selector and filter`;
+    throw new FlotillaError(ErrorReason.BadRequest, `${parameter} is too long: ${message}`, { causes: [{ reason: 'FieldValueTooLong', field: parameter, message }] });
   }
-  parts.push(current);
-  return parts;
 }
 
-function checkKey(selector: string, key: string): string {
-  const trimmed = key.trim();
-  const errors = qualifiedNameErrors(trimmed);
-  if (errors.length > 0) throw bad(selector, `key "${trimmed}": ${errors[0]}`);
-  return trimmed;
+function tooMany(parameter: 'labelSelector' | 'fieldSelector'): FlotillaError {
+  const message = `must have at most ${MAX_SELECTOR_REQUIREMENTS} requirements`;
+  return new FlotillaError(ErrorReason.BadRequest, `${parameter} has too many requirements: ${message}`, { causes: [{ reason: 'TooMany', field: parameter, message }] });
 }
 
-function checkValue(selector: string, value: string): string {
-  const trimmed = value.trim();
-  const errors = labelValueErrors(trimmed);
-  if (errors.length > 0) throw bad(selector, `value "${trimmed}": ${errors[0]}`);
-  return trimmed;
+type Token =
+  | { kind: 'word'; text: string }
+  | { kind: '=' | '==' | '!=' | '!' | '(' | ')' | ','; text: string }
+  | { kind: 'end'; text: '' };
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+/** Characters that end a word: whitespace and = ! ( ) , */
+const isSpecial = (c: number) => c === 0x3d || c === 0x21 || c === 0x28 || c === 0x29 || c === 0x2c;
+
+/** Splits a selector into tokens in one pass (no regular expressions, no backtracking). */
+function tokenize(selector: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  const n = selector.length;
+  while (i < n) {
+    const c = selector.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    if (c === 0x3d) {
+      if (selector.charCodeAt(i + 1) === 0x3d) {
+        tokens.push({ kind: '==', text: '==' });
+        i += 2;
+      } else {
+        tokens.push({ kind: '=', text: '=' });
+        i++;
+      }
+      continue;
+    }
+    if (c === 0x21) {
+      if (selector.charCodeAt(i + 1) === 0x3d) {
+        tokens.push({ kind: '!=', text: '!=' });
+        i += 2;
+      } else {
+        tokens.push({ kind: '!', text: '!' });
+        i++;
+      }
+      continue;
+    }
+    if (c === 0x28 || c === 0x29 || c === 0x2c) {
+      const text = selector[i] as '(' | ')' | ',';
+      tokens.push({ kind: text, text });
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && !isSpace(selector.charCodeAt(i)) && !isSpecial(selector.charCodeAt(i))) i++;
+    tokens.push({ kind: 'word', text: selector.slice(start, i) });
+  }
+  tokens.push({ kind: 'end', text: '' });
+  return tokens;
 }
 
-/** Parses the label selector syntax of the Kubernetes API (=, ==, !=, in, notin, exists, !exists). */
+/**
+ * Parses the label selector syntax of the Kubernetes API (=, ==, !=, in, notin, exists, !exists), in
+ * time linear in its length, which is limited to MAX_SELECTOR_LENGTH characters and
+ * MAX_SELECTOR_REQUIREMENTS requirements. Errors are BadRequest naming `labelSelector`.
+ */
 export function parseLabelSelector(selector: string | undefined): LabelRequirement[] {
-  if (!selector || selector.trim() === '') return [];
+  if (!selector) return [];
+  checkSelectorBounds(selector, 'labelSelector');
+  const tokens = tokenize(selector);
+  if (tokens.length === 1) return [];
+  let at = 0;
+  const peek = () => tokens[at]!;
+  const next = () => tokens[at++]!;
+  const describe = (t: Token) => (t.kind === 'end' ? 'the end of the selector' : `"${t.text}"`);
+
+  const key = (): string => {
+    const t = next();
+    if (t.kind !== 'word') throw bad(selector, t.kind === ',' || t.kind === 'end' ? 'found an empty requirement' : `expected a label key, found ${describe(t)}`);
+    if (t.text.length > 317) throw bad(selector, `key "${t.text.slice(0, 40)}…": must be no more than 317 characters (a 253-character prefix, "/" and a 63-character name)`);
+    const errors = qualifiedNameErrors(t.text);
+    if (errors.length > 0) throw bad(selector, `key "${t.text}": ${errors[0]}`);
+    return t.text;
+  };
+  const value = (t: Token): string => {
+    if (t.text.length > 63) throw bad(selector, `value "${t.text.slice(0, 40)}…": must be no more than 63 characters`);
+    const errors = labelValueErrors(t.text);
+    if (errors.length > 0) throw bad(selector, `value "${t.text}": ${errors[0]}`);
+    return t.text;
+  };
+
   const requirements: LabelRequirement[] = [];
-  for (const raw of splitTopLevel(selector)) {
-    const part = raw.trim();
-    if (part === '') throw bad(selector, 'found an empty requirement');
-    const setMatch = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(part);
-    if (setMatch) {
-      const values = setMatch[3]!.split(',').map((v) => checkValue(selector, v));
-      requirements.push({ key: checkKey(selector, setMatch[1]!), operator: setMatch[2] === 'in' ? 'In' : 'NotIn', values });
-      continue;
+  for (;;) {
+    if (requirements.length === MAX_SELECTOR_REQUIREMENTS) throw tooMany('labelSelector');
+    if (peek().kind === '!') {
+      next();
+      requirements.push({ key: key(), operator: 'DoesNotExist' });
+    } else {
+      const k = key();
+      const op = peek();
+      if (op.kind === '=' || op.kind === '==' || op.kind === '!=') {
+        next();
+        // An empty value is allowed (`env=`): the next token is then a comma or the end.
+        const v = peek().kind === 'word' ? value(next()) : '';
+        requirements.push({ key: k, operator: op.kind === '!=' ? 'NotIn' : 'In', values: [v] });
+      } else if (op.kind === 'word' && (op.text === 'in' || op.text === 'notin')) {
+        next();
+        const open = next();
+        if (open.kind !== '(') throw bad(selector, `expected "(" after ${op.text}, found ${describe(open)}`);
+        const values: string[] = [];
+        for (;;) {
+          const t = next();
+          if (t.kind === 'word') values.push(value(t));
+          else if (t.kind === ',' || t.kind === ')') values.push('');
+          else throw bad(selector, `expected a value or ")" in the ${op.text} set, found ${describe(t)}`);
+          const sep = t.kind === 'word' ? next() : t;
+          if (sep.kind === ')') break;
+          if (sep.kind !== ',') throw bad(selector, `expected "," or ")" in the ${op.text} set, found ${describe(sep)}`);
+        }
+        requirements.push({ key: k, operator: op.text === 'in' ? 'In' : 'NotIn', values: dedupe(values) });
+      } else if (op.kind === ',' || op.kind === 'end') {
+        requirements.push({ key: k, operator: 'Exists' });
+      } else {
+        throw bad(selector, `cannot parse requirement for key "${k}": expected =, ==, !=, in or notin, found ${describe(op)}`);
+      }
     }
-    const cmp = /^([^!=]+?)\s*(==|!=|=)\s*(.*)$/.exec(part);
-    if (cmp) {
-      const value = checkValue(selector, cmp[3]!);
-      requirements.push({ key: checkKey(selector, cmp[1]!), operator: cmp[2] === '!=' ? 'NotIn' : 'In', values: [value] });
-      continue;
-    }
-    if (part.startsWith('!')) {
-      requirements.push({ key: checkKey(selector, part.slice(1)), operator: 'DoesNotExist' });
-      continue;
-    }
-    if (/[\s()=]/.test(part)) throw bad(selector, `cannot parse "${part}"`);
-    requirements.push({ key: checkKey(selector, part), operator: 'Exists' });
+    const sep = next();
+    if (sep.kind === 'end') return requirements;
+    if (sep.kind !== ',') throw bad(selector, `expected "," between requirements, found ${describe(sep)}`);
   }
-  return requirements;
+}
+
+function dedupe(values: string[]): string[] {
+  return [...new Set(values)];
 }
 
 export function matchesLabels(requirements: readonly LabelRequirement[], labels: Record<string, string> | undefined): boolean {

@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, successStatus } from './errors';
-import { clone, deepEqual, isObject, obj, str, type JsonObject, type JsonValue } from './json';
+import { clone, deepEqual, isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
 import { applyDefaults, prepareForCreate, validate } from './kinds';
 import { nowTimestamp, readManaged, recordUpdate, writeManaged, type ManagedEntry } from './managed';
-import { toFieldSet, difference, hasDescendant } from './fieldset';
+import { toFieldSet, difference, hasDescendant } from '../model/fieldset';
 import { pruneUnknown } from './prune';
 import { groupVersion, type ResourceDef } from './resources';
-import { any, type Schema } from './schema';
+import { any, type Schema } from '../model/schema';
 import { objectKey, ObjectStore } from './store';
 import { validateCustom, crdVersion } from './crd';
 import { applyMergePatch } from '../patch/merge-patch';

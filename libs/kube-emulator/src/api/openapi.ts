@@ -4,9 +4,9 @@
  * fieldValidation support checks and strategic-merge patch metadata).
  */
 import { createHash } from 'node:crypto';
-import type { JsonObject } from './json';
+import type { JsonObject } from '../model/json';
 import { groupVersion, isVirtualResource, type ResourceDef } from './resources';
-import type { Schema } from './schema';
+import type { Schema } from '../model/schema';
 
 function toOpenApi(s: Schema): JsonObject {
   switch (s.t) {

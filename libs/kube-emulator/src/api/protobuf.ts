@@ -4,7 +4,7 @@
  * serviceaccount|token`, `kubectl auth can-i`). Only the kinds listed in MESSAGES are decoded;
  * others are answered 415 so the gap is visible.
  */
-import type { JsonObject, JsonValue } from './json';
+import type { JsonObject, JsonValue } from '../model/json';
 
 type FieldType = 'string' | 'bytes' | 'int' | 'bool' | 'time' | 'map' | 'mapBytes' | string;
 type MessageDesc = Record<number, [name: string, type: FieldType, repeated?: boolean]>;

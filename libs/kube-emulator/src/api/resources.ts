@@ -1,7 +1,7 @@
 /** The resource registry: what each virtual cluster serves and how discovery describes it. */
 import { createHash } from 'node:crypto';
-import type { JsonObject } from './json';
-import { BUILTIN_SCHEMAS, type StructSchema } from './schema';
+import type { JsonObject } from '../model/json';
+import { BUILTIN_SCHEMAS, type StructSchema } from '../model/schema';
 
 export const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const CRUD_NO_COLLECTION = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];

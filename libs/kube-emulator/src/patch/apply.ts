@@ -1,7 +1,7 @@
 /** Server-side apply: merging an applied configuration, field ownership and conflicts. */
-import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../api/json';
-import { childSchema, type ListSchema, type Schema } from '../api/schema';
-import { listItemElement, SEP, type FieldSet, hasDescendant, valueAt, formatPath } from '../api/fieldset';
+import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../model/json';
+import { childSchema, type ListSchema, type Schema } from '../model/schema';
+import { listItemElement, SEP, type FieldSet, hasDescendant, valueAt, formatPath } from '../model/fieldset';
 
 /** Merges `config` into `live`: the applied fields take the configured values. */
 export function mergeApplied(live: JsonValue | undefined, config: JsonValue, schema: Schema): JsonValue {

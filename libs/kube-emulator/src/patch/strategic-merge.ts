@@ -4,8 +4,8 @@
  * `$setElementOrder/<list>` and `$deleteFromPrimitiveList/<list>` directives. Unmodelled
  * subtrees behave like JSON merge patch (maps merge, lists replace), as for custom resources.
  */
-import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../api/json';
-import { childSchema, type ListSchema, type Schema } from '../api/schema';
+import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../model/json';
+import { childSchema, type ListSchema, type Schema } from '../model/schema';
 
 export class StrategicMergeError extends Error {}
 

@@ -6,8 +6,9 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import type { VirtualCluster } from '../cluster';
+import type { VirtualCluster } from '../cluster/cluster';
 import { ClusterHttp } from './http';
+import { PeerLog, type PeerRecord } from './peers';
 
 interface Endpoint {
   cluster: VirtualCluster;
@@ -17,6 +18,8 @@ interface Endpoint {
   sockets: Set<Socket>;
   held: Set<Socket>;
   listening: boolean;
+  /** Set while the cluster's peers are recorded. */
+  peers?: PeerLog;
 }
 
 export class Network {
@@ -58,6 +61,7 @@ export class Network {
     const ep: Endpoint = { cluster, http: new ClusterHttp(cluster), net: createNetServer(), sockets: new Set(), held: new Set(), listening: false };
     ep.net.on('connection', (sock: Socket) => {
       sock.on('error', () => undefined);
+      ep.peers?.add(sock.remoteAddress, sock.remotePort, cluster.port);
       if (cluster.mode === 'hang') {
         ep.held.add(sock);
         sock.on('close', () => ep.held.delete(sock));
@@ -105,6 +109,17 @@ export class Network {
     for (const s of ep.held) s.destroy();
     ep.sockets.clear();
     ep.held.clear();
+  }
+
+  /** Starts recording the cluster's TCP peers afresh (and their processes, when asked). */
+  recordPeers(cluster: VirtualCluster, withProcesses: boolean): void {
+    const ep = this.endpoints.get(cluster);
+    if (ep) ep.peers = new PeerLog(withProcesses);
+  }
+
+  /** The peers recorded since recordPeers, oldest first; [] when not recording. */
+  peers(cluster: VirtualCluster): PeerRecord[] {
+    return [...(this.endpoints.get(cluster)?.peers?.records ?? [])];
   }
 
   /** Connections are refused (the port stops listening) and open ones are reset. */

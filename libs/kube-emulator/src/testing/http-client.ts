@@ -1,6 +1,6 @@
 /** A minimal HTTPS client for tests (no User-Agent, like the client that made the golden recordings). */
 import { request } from 'node:https';
-import type { JsonValue } from '../api/json';
+import type { JsonValue } from '../model/json';
 
 export interface RawResponse {
   status: number;
@@ -16,8 +16,11 @@ export interface RawRequest {
   body?: JsonValue | string;
   contentType?: string;
   accept?: string;
-  /** stop reading after this many ms (watch streams) */
-  streamMs?: number;
+  /**
+   * A stream (watch): read until `until` holds for the text so far or the server ends the stream,
+   * and give up after `streamMs` (default 10 s) so that a missing event fails the test's assertion.
+   */
+  stream?: { until?: (text: string) => boolean; streamMs?: number };
 }
 
 export function rawRequest(server: string, caPem: string, r: RawRequest): Promise<RawResponse> {
@@ -43,16 +46,25 @@ export function rawRequest(server: string, caPem: string, r: RawRequest): Promis
         }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       };
-      if (r.streamMs !== undefined) {
-        setTimeout(() => {
+      if (r.stream) {
+        const { until, streamMs = 10_000 } = r.stream;
+        let finished = false;
+        const finish = (): void => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(cap);
           req.destroy();
           done();
-        }, r.streamMs);
-        res.on('end', () => undefined);
+        };
+        const cap = setTimeout(finish, streamMs);
+        res.on('data', () => {
+          if (until?.(text)) finish();
+        });
+        res.on('end', finish);
         res.on('error', () => undefined);
       } else res.on('end', done);
     });
-    req.on('error', (e) => (r.streamMs !== undefined ? undefined : reject(e)));
+    req.on('error', (e) => (r.stream ? undefined : reject(e)));
     if (payload !== undefined) req.write(payload);
     req.end();
   });

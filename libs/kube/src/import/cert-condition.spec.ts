@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { createCertificate, keyPem, newKeyPair } from '../../../kube-emulator/src/server/certs';
+import { createCertificate, keyPem, newKeyPair } from '@flotilla/kube-emulator';
 import type { ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
 import { kubeconfigCertCondition } from './import-checks';
 

@@ -1,12 +1,14 @@
 import { ClusterCondition, ClusterConditionType, ErrorReason, FlotillaError } from '@flotilla/domain';
-import { checkServerAddress, kubeconfigError, parseKubeconfig, ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
+import { kubeconfigError, parseKubeconfig, ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
 import { MemberClient, MemberUnavailableError, clientCertificateExpiry } from '../member/member-client';
+import { listNodeMetadata } from '../member/node-list';
+import { MemberAddressPolicy, defaultMemberPolicy } from '../net/address-policy';
+import { cleanText, redactUrl } from '../net/member-text';
+import { MARKER_NAME, MARKER_NAMESPACE, memberRoleChoice } from './member-role';
 
 export const KUBECONFIG_FIELD = 'spec.connection.kubeconfig';
 
-/** The marker Flotilla leaves in every member it imports (ADR 0010). */
-export const MARKER_NAMESPACE = 'flotilla-system';
-export const MARKER_NAME = 'flotilla-host';
+export { MARKER_NAME, MARKER_NAMESPACE } from './member-role';
 
 /** Names of the checks, in the order they run (issue 4). */
 export const IMPORT_CHECKS = [
@@ -41,17 +43,27 @@ export const REQUIRED_PERMISSIONS: readonly Permission[] = [
   { verb: 'delete', group: '', resource: 'configmaps', namespace: MARKER_NAMESPACE },
 ];
 
-/** And, to create the service account behind a lasting kubeconfig. */
+/**
+ * And, for the service-account path (ADR 0029), what the importing credential needs to create
+ * Flotilla's own identity and its member role, and to mint its first token.
+ */
 export const SERVICE_ACCOUNT_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', group: '', resource: 'serviceaccounts', namespace: MARKER_NAMESPACE },
-  { verb: 'delete', group: '', resource: 'serviceaccounts', namespace: MARKER_NAMESPACE },
-  { verb: 'create', group: '', resource: 'secrets', namespace: MARKER_NAMESPACE },
-  { verb: 'get', group: '', resource: 'secrets', namespace: MARKER_NAMESPACE },
-  { verb: 'delete', group: '', resource: 'secrets', namespace: MARKER_NAMESPACE },
+  { verb: 'create', group: '', resource: 'serviceaccounts/token', namespace: MARKER_NAMESPACE },
+  { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
   { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
-  { verb: 'delete', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
-  { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+  { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'roles', namespace: MARKER_NAMESPACE },
+  { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: MARKER_NAMESPACE },
 ];
+
+/** The warning for a user-supplied credential that holds every verb on every resource (ADR 0029). */
+export function excessRightsWarning(userName: string): string {
+  return (
+    `the kubeconfig's user "${cleanText(userName, 64)}" may do anything in the member (every verb on every resource), far more than Flotilla needs: ` +
+    'set annotation import.flotilla.io/credentials=service-account to have Flotilla create its own identity with only the rights it uses (docs/security.md, "The member role"), ' +
+    'or give a kubeconfig bound to a narrower role'
+  );
+}
 
 export interface ImportCheckOptions {
   name: string;
@@ -59,14 +71,24 @@ export interface ImportCheckOptions {
   context?: string;
   allowInsecureSkipTlsVerify?: boolean;
   allowProxyUrl?: boolean;
+  /**
+   * The member address policy (memberPolicyFromConfig(config)). Without it, the policy of this
+   * process's environment, plus serverAllowList.
+   */
+  policy?: MemberAddressPolicy;
+  /** The old form of the allow-list, used only when no policy is given. */
   serverAllowList?: readonly string[];
   connectTimeoutMs?: number;
+  /** Largest answer read from the member (default 4 MiB). */
+  maxBodyBytes?: number;
   /** This host's identity, written in and compared with the marker. */
   hostId: string;
   /** Also require the permissions of the service-account path. */
   needServiceAccount?: boolean;
   /** Skip NameFree (the import job runs for a name the registry already holds). */
   skipNameCheck?: boolean;
+  /** The cluster's annotations, for the member role choice (import.flotilla.io/member-role). */
+  annotations?: Record<string, string>;
 }
 
 /** What the registry knows, asked by checks 8 and 10. */
@@ -90,6 +112,8 @@ export interface MemberFacts {
   nodes: NodeFacts[];
   /** The marker's host id when this host's marker is already there (a re-import). */
   markerHostId?: string;
+  /** What the user should know but that does not stop the import (e.g. excess rights). */
+  warnings?: string[];
 }
 
 export type StepReporter = (check: ImportCheck, index: number) => Promise<void> | void;
@@ -100,13 +124,23 @@ export function describePermission(p: Permission): string {
   return `${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}${p.namespace ? ` in namespace ${p.namespace}` : ' (cluster-wide)'}`;
 }
 
-async function call(client: MemberClient, check: ImportCheck, method: string, path: string, body?: unknown) {
+/** The policy an import applies: the one given, else this process's environment's plus the old allow-list. */
+export function importPolicy(options: Pick<ImportCheckOptions, 'policy' | 'serverAllowList'>): MemberAddressPolicy {
+  return options.policy ?? defaultMemberPolicy(options.serverAllowList ?? []);
+}
+
+/** What to do about a member call that failed, by why it failed. */
+function hint(error: MemberUnavailableError): string {
+  if (error.failure === 'refused') return '';
+  if (error.failure === 'answer') return '; is the server a Kubernetes API server?';
+  return '; check that the server address is reachable from the Flotilla host';
+}
+
+async function call(client: MemberClient, check: ImportCheck, method: string, path: string, body?: unknown, headers?: Record<string, string>) {
   try {
-    return await client.request(method, path, body);
+    return await client.request(method, path, body, headers);
   } catch (error) {
-    if (error instanceof MemberUnavailableError) {
-      throw fail(`${check}: ${error.message}; check that the server address is reachable from the Flotilla host`);
-    }
+    if (error instanceof MemberUnavailableError) throw fail(`${check}: ${error.message}${hint(error)}`);
     throw error;
   }
 }
@@ -119,20 +153,22 @@ export async function parseForImport(options: ImportCheckOptions): Promise<Resol
     allowInsecureSkipTlsVerify: options.allowInsecureSkipTlsVerify,
     allowProxyUrl: options.allowProxyUrl,
   });
-  await checkServerAddress(resolved.server, options.serverAllowList ?? []);
+  const policy = importPolicy(options);
+  await policy.checkServer(resolved.server, KUBECONFIG_FIELD);
   if (resolved.proxyUrl) {
     let proxy: URL;
     try {
       proxy = new URL(resolved.proxyUrl);
     } catch {
-      throw fail(`proxy-url "${resolved.proxyUrl}" is not a URL: use http://host:port`);
+      throw fail(`proxy-url "${redactUrl(resolved.proxyUrl).slice(0, 200)}" is not a URL: use http://host:port`);
     }
     if (proxy.protocol !== 'http:') throw fail(`proxy-url must be an http:// proxy (HTTP CONNECT); ${proxy.protocol} proxies are not supported`);
-    await checkServerAddress(resolved.proxyUrl, options.serverAllowList ?? []);
+    await policy.checkServer(resolved.proxyUrl, KUBECONFIG_FIELD, 'proxy-url', ['http:']);
   }
   if (resolved.auth.type === 'none') {
     throw fail(`the user of context "${resolved.contextName}" has no credentials: add a token or client-certificate-data and client-key-data`);
   }
+  memberRoleChoice(options.annotations);
   return resolved;
 }
 
@@ -144,7 +180,7 @@ export async function runImportChecks(options: ImportCheckOptions, lookups: Impo
   await report('KubeconfigParses', 0);
   const resolved = await parseForImport(options);
   await report('ContextUsable', 1);
-  const client = new MemberClient(resolved, options.connectTimeoutMs ?? 10_000, options.serverAllowList ?? []);
+  const client = new MemberClient(resolved, options.connectTimeoutMs ?? 10_000, { policy: importPolicy(options), ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) });
   try {
     return await checkMember(client, resolved, options, lookups, report);
   } finally {
@@ -154,14 +190,16 @@ export async function runImportChecks(options: ImportCheckOptions, lookups: Impo
 
 async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, options: ImportCheckOptions, lookups: ImportLookups, report: StepReporter): Promise<MemberFacts> {
   const serverField = `${KUBECONFIG_FIELD}`;
+  const server = redactUrl(resolved.server);
 
   await report('ServerAnswers', 2);
   let tls;
   try {
     tls = await client.probeTls();
   } catch (error) {
+    if (error instanceof MemberUnavailableError && error.failure === 'refused') throw fail(`ServerAnswers: ${error.message}`, serverField);
     if (error instanceof MemberUnavailableError) {
-      throw fail(`ServerAnswers: ${error.message}: the server ${resolved.server} must answer within ${options.connectTimeoutMs ?? 10_000} ms; check the address and that the Flotilla host can reach it`, serverField);
+      throw fail(`ServerAnswers: ${error.message}: the server ${server} must answer within ${options.connectTimeoutMs ?? 10_000} ms; check the address and that the Flotilla host can reach it`, serverField);
     }
     throw error;
   }
@@ -169,7 +207,7 @@ async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, o
   await report('TLSVerifies', 3);
   if (!resolved.insecureSkipTlsVerify && !tls.authorized) {
     throw fail(
-      `TLSVerifies: the server certificate of ${resolved.server} does not verify against certificate-authority-data (${tls.authorizationError ?? 'unverified'}): give the CA that signs the API server's certificate`,
+      `TLSVerifies: the server certificate of ${server} does not verify against certificate-authority-data (${tls.authorizationError ?? 'unverified'}): give the CA that signs the API server's certificate`,
       serverField,
     );
   }
@@ -201,16 +239,26 @@ async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, o
       { causes: missing.map((m) => ({ reason: 'FieldValueForbidden', field: KUBECONFIG_FIELD, message: `missing permission: ${m}` })) },
     );
   }
+  const warnings: string[] = [];
+  // A credential the user gives is stored as given: say when it holds far more than Flotilla needs.
+  if (!options.needServiceAccount && (await allowsEverything(client))) warnings.push(excessRightsWarning(resolved.userName));
 
   await report('VersionAnswers', 6);
   const version = await call(client, 'VersionAnswers', 'GET', '/version');
-  const gitVersion = (version.body as { gitVersion?: string }).gitVersion;
-  if (version.status !== 200 || !gitVersion) throw fail(`VersionAnswers: /version answered ${version.status} without a gitVersion: is ${resolved.server} a Kubernetes API server?`);
+  const rawVersion = (version.body as { gitVersion?: unknown }).gitVersion;
+  // The member's own text, recorded in the status and the job: kept short and clean.
+  const gitVersion = typeof rawVersion === 'string' ? cleanText(rawVersion, 64) : '';
+  if (version.status !== 200 || !gitVersion) throw fail(`VersionAnswers: /version answered ${version.status} without a gitVersion: is ${server} a Kubernetes API server?`);
 
   await report('NotAlreadyImported', 7);
   const ns = await call(client, 'NotAlreadyImported', 'GET', '/api/v1/namespaces/kube-system');
-  const kubeSystemUid = (ns.body as { metadata?: { uid?: string } }).metadata?.uid;
-  if (ns.status !== 200 || !kubeSystemUid) throw fail(`NotAlreadyImported: cannot read namespace kube-system (${ns.status}): the credentials must allow get namespaces`);
+  const rawUid = (ns.body as { metadata?: { uid?: unknown } }).metadata?.uid;
+  if (ns.status !== 200 || !rawUid) throw fail(`NotAlreadyImported: cannot read namespace kube-system (${ns.status}): the credentials must allow get namespaces`);
+  // A UID is recorded as a label value: a member answering anything else is not a Kubernetes API server.
+  if (typeof rawUid !== 'string' || !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(rawUid)) {
+    throw fail('NotAlreadyImported: namespace kube-system has a malformed uid (a UUID is expected): is the server a Kubernetes API server?');
+  }
+  const kubeSystemUid = rawUid;
   const existing = await lookups.clusterWithUid(kubeSystemUid, options.name);
   if (existing) {
     throw new FlotillaError(ErrorReason.AlreadyExists, `${KUBECONFIG_FIELD}: NotAlreadyImported: this member (kube-system UID ${kubeSystemUid}) is already imported as cluster "${existing}": use that cluster, or delete it first`, {
@@ -225,10 +273,11 @@ async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, o
   const marker = await call(client, 'NotManagedByAnotherHost', 'GET', `/api/v1/namespaces/${MARKER_NAMESPACE}/configmaps/${MARKER_NAME}`);
   let markerHostId: string | undefined;
   if (marker.status === 200) {
-    const hostId = (marker.body as { data?: Record<string, string> }).data?.hostId ?? '';
+    const rawHostId = (marker.body as { data?: Record<string, unknown> }).data?.hostId;
+    const hostId = typeof rawHostId === 'string' ? rawHostId : '';
     if (hostId !== options.hostId) {
       throw fail(
-        `NotManagedByAnotherHost: the member is managed by another host ("${hostId}", ConfigMap ${MARKER_NAMESPACE}/${MARKER_NAME}): remove it from that host first, or delete the ConfigMap if that host is gone`,
+        `NotManagedByAnotherHost: the member is managed by another host ("${cleanText(hostId, 64)}", ConfigMap ${MARKER_NAMESPACE}/${MARKER_NAME}): remove it from that host first, or delete the ConfigMap if that host is gone`,
       );
     }
     markerHostId = hostId;
@@ -246,10 +295,38 @@ async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, o
     }
   }
 
-  const nodeList = await call(client, 'CredentialsAuthorize', 'GET', '/api/v1/nodes');
-  const items = ((nodeList.body as { items?: { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { providerID?: string } }[] }).items ?? []);
-  const nodes = items.map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {}, ...(n.spec?.providerID ? { providerID: n.spec.providerID } : {}) }));
-  return { resolved, gitVersion, kubeSystemUid, nodes, ...(markerHostId ? { markerHostId } : {}) };
+  const nodes = await readNodes(client);
+  return { resolved, gitVersion, kubeSystemUid, nodes, ...(markerHostId ? { markerHostId } : {}), warnings };
+}
+
+/** Whether the credential may do every verb on every resource cluster-wide (`* * *`, cluster-admin's rule). */
+async function allowsEverything(client: MemberClient): Promise<boolean> {
+  const r = await call(client, 'CredentialsAuthorize', 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SelfSubjectAccessReview',
+    spec: { resourceAttributes: { verb: '*', group: '*', resource: '*' } },
+  });
+  return (r.status === 201 || r.status === 200) && (r.body as { status?: { allowed?: boolean } }).status?.allowed === true;
+}
+
+/**
+ * The member's nodes, metadata only and page by page (the prober's helper), plus the providerID
+ * of one node (it tells EKS apart), read from a one-node page of full objects.
+ */
+async function readNodes(client: MemberClient): Promise<NodeFacts[]> {
+  const nodes: NodeFacts[] = [];
+  await listNodeMetadata(
+    async (path, accept) => call(client, 'CredentialsAuthorize', 'GET', path, undefined, { Accept: accept }),
+    (page) => nodes.push(...page),
+  );
+  if (nodes.length > 0) {
+    const sample = await call(client, 'CredentialsAuthorize', 'GET', '/api/v1/nodes?limit=1');
+    const first = (sample.body as { items?: { metadata?: { name?: unknown }; spec?: { providerID?: unknown } }[] }).items?.[0];
+    const providerID = first?.spec?.providerID;
+    const node = nodes.find((n) => n.name === first?.metadata?.name);
+    if (node && typeof providerID === 'string' && providerID) node.providerID = cleanText(providerID, 256);
+  }
+  return nodes;
 }
 
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;

@@ -1,4 +1,5 @@
 import { FlotillaError } from '@flotilla/domain';
+import { MemberAddressPolicy } from '../net/address-policy';
 import { checkServerAddress, parseKubeconfig } from './kubeconfig';
 
 const CA = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
@@ -65,6 +66,16 @@ describe('parseKubeconfig', () => {
     expect(refusal(() => parseKubeconfig('clusters: [\n'))).toMatch(/not valid YAML \(line/);
   });
 
+  it.each([
+    ['1 MiB of [', () => '['.repeat(1024 * 1024 - 1), /spec\.connection\.kubeconfig: has more than 5000 YAML lines and structural elements/],
+    ['3,000 [', () => '['.repeat(3000), /spec\.connection\.kubeconfig: nests deeper than 64 levels/],
+    ['deep block nesting', () => Array.from({ length: 200 }, (_, i) => `${' '.repeat(i)}a:`).join('\n'), /nests deeper than 64 levels/],
+    ['one alias', () => `x: &x a\ny: *x\n${kubeconfig('token: a')}`, /anchors and aliases/],
+    ['duplicate keys', () => `${kubeconfig('token: a')}kind: Config\n`, /the key "kind" appears twice/],
+  ])('refuses %s with an Invalid error naming the field and the limit, every time', (_name, text, message) => {
+    for (let i = 0; i < 3; i++) expect(refusal(() => parseKubeconfig(text()))).toMatch(message);
+  });
+
   it('picks the named context, and says which exist when it is missing', () => {
     expect(refusal(() => parseKubeconfig(kubeconfig('token: a'), { context: 'other' }))).toMatch(/no context named "other"; it has: ctx/);
   });
@@ -75,6 +86,8 @@ describe('checkServerAddress', () => {
     await expect(checkServerAddress('https://169.254.169.254')).rejects.toThrow(/link-local or cloud metadata/);
     await expect(checkServerAddress('https://[fd00:ec2::254]:443')).rejects.toThrow(/link-local or cloud metadata/);
     await expect(checkServerAddress('https://169.254.169.254', ['169.254.169.254'])).resolves.toEqual(['169.254.169.254']);
-    await expect(checkServerAddress('https://127.0.0.1:6443')).resolves.toEqual(['127.0.0.1']);
+    // Loopback is refused unless the operator allows it (FLOTILLA_ALLOW_LOOPBACK_MEMBERS), as tests and npm start do.
+    await expect(checkServerAddress('https://127.0.0.1:6443')).rejects.toThrow(/loopback address/);
+    await expect(checkServerAddress('https://127.0.0.1:6443', new MemberAddressPolicy({ allowLoopback: true }))).resolves.toEqual(['127.0.0.1']);
   });
 });

@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
-import { LineCounter, parseAllDocuments } from 'yaml';
 import { ErrorReason, FlotillaError, MAX_KUBECONFIG_BYTES } from '@flotilla/domain';
+import { ParseLimitError, parseYamlDocumentsBounded } from '@flotilla/parsing';
+import { MemberAddressPolicy, defaultMemberPolicy } from '../net/address-policy';
+import { redactUrl } from '../net/member-text';
 
 /** How a member cluster is reached and authenticated: all a client needs, nothing read from disk. */
 export interface ResolvedKubeconfig {
@@ -64,6 +64,32 @@ function named(list: unknown, kind: 'clusters' | 'users' | 'contexts', field: st
 }
 
 /**
+ * The one YAML document of a kubeconfig, read by the bounded parser of @flotilla/parsing: at most
+ * 1 MiB, 64 levels deep and 5,000 nodes, no aliases (useless in a kubeconfig, and the root of
+ * "billion laughs" bombs), so parse time is linear and no kubeconfig can exhaust a process.
+ */
+function readKubeconfigYaml(text: string, field: string): unknown {
+  let documents: unknown[];
+  try {
+    documents = parseYamlDocumentsBounded(text, 'the kubeconfig', { maxBytes: MAX_KUBECONFIG_BYTES, maxDocuments: 1 });
+  } catch (error) {
+    if (!(error instanceof ParseLimitError)) throw error;
+    switch (error.kind) {
+      case 'size':
+        throw kubeconfigError('is larger than 1 MiB', field, 'FieldValueTooLong');
+      case 'documents':
+        throw kubeconfigError(`must hold exactly one YAML document, found ${error.facts.found ?? 'more than one'}`, field);
+      case 'aliases':
+        throw kubeconfigError('uses YAML anchors and aliases, which are refused: write each value out in full', field);
+      default:
+        throw kubeconfigError(error.detail, field);
+    }
+  }
+  if (documents.length !== 1) throw kubeconfigError(`must hold exactly one YAML document, found ${documents.length}`, field);
+  return documents[0];
+}
+
+/**
  * Parses a kubeconfig under Flotilla's safety rules, before any connection is made:
  * one YAML document of at most 1 MiB with no aliases; no exec or auth-provider plugins (they
  * would run commands on the host); no file references (they would read the host's files);
@@ -71,29 +97,7 @@ function named(list: unknown, kind: 'clusters' | 'users' | 'contexts', field: st
  */
 export function parseKubeconfig(text: string, policy: KubeconfigPolicy = {}): ResolvedKubeconfig {
   const field = policy.field ?? DEFAULT_FIELD;
-  if (Buffer.byteLength(text, 'utf8') > MAX_KUBECONFIG_BYTES) throw kubeconfigError('is larger than 1 MiB', field, 'FieldValueTooLong');
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (!Array.isArray(docs)) throw kubeconfigError('is not YAML', field);
-  const nonEmpty = docs.filter((d) => d.contents !== null);
-  if (nonEmpty.length !== 1) throw kubeconfigError(`must hold exactly one YAML document, found ${nonEmpty.length}`, field);
-  const doc = nonEmpty[0]!;
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = lineCounter.linePos(e.pos[0]);
-    throw kubeconfigError(`is not valid YAML (line ${pos.line}, column ${pos.col}): ${e.message.split('\n')[0]}`, field);
-  }
-  if (text.includes('*') || text.includes('&')) {
-    // Aliases are legal YAML but useless in a kubeconfig, and the root of "billion laughs" bombs.
-    let aliases = 0;
-    try {
-      doc.toJS({ maxAliasCount: 0 });
-    } catch {
-      aliases = 1;
-    }
-    if (aliases > 0) throw kubeconfigError('uses YAML anchors and aliases, which are refused: write each value out in full', field);
-  }
-  const config = doc.toJS({ maxAliasCount: 0 }) as unknown;
+  const config = readKubeconfigYaml(text, field);
   if (!isObject(config)) throw kubeconfigError('must be a YAML mapping (apiVersion: v1, kind: Config)', field);
   if (config.kind !== undefined && config.kind !== 'Config') throw kubeconfigError(`has kind "${String(config.kind)}", expected Config`, field);
 
@@ -132,9 +136,11 @@ export function parseKubeconfig(text: string, policy: KubeconfigPolicy = {}): Re
   try {
     serverUrl = new URL(c.server);
   } catch {
-    throw kubeconfigError(`${cPath}.server "${c.server}" is not a URL: use https://host:port`, field);
+    throw kubeconfigError(`${cPath}.server "${redactUrl(c.server).slice(0, 200)}" is not a URL: use https://host:port`, field);
   }
   if (serverUrl.protocol !== 'https:' && serverUrl.protocol !== 'http:') throw kubeconfigError(`${cPath}.server must be an https:// URL`, field);
+  // user:password@ in a server URL is never used, and must not reach an error, a log or a record.
+  const server = `${serverUrl.protocol}//${serverUrl.host}${serverUrl.pathname.replace(/\/+$/, '')}`;
   const insecure = c['insecure-skip-tls-verify'] === true;
   if (insecure && !policy.allowInsecureSkipTlsVerify) {
     throw kubeconfigError(
@@ -149,7 +155,7 @@ export function parseKubeconfig(text: string, policy: KubeconfigPolicy = {}): Re
     contextName,
     clusterName,
     userName,
-    server: c.server.replace(/\/+$/, ''),
+    server,
     insecureSkipTlsVerify: insecure,
     auth: { type: 'none' },
   };
@@ -188,37 +194,12 @@ export function parseKubeconfig(text: string, policy: KubeconfigPolicy = {}): Re
   return resolved;
 }
 
-/** Address ranges a member's API server must not resolve to: link-local and cloud metadata endpoints. */
-const BLOCKED_V4 = [{ net: [169, 254], bits: 16 }];
-const BLOCKED_V6 = ['fd00:ec2::254', 'fe80:'];
-
-/** True for link-local and cloud-metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254). */
-export function blockedAddress(address: string): boolean {
-  if (isIP(address) === 4) {
-    const parts = address.split('.').map(Number);
-    return BLOCKED_V4.some((b) => parts[0] === b.net[0] && parts[1] === b.net[1]);
-  }
-  const a = address.toLowerCase();
-  if (a.startsWith('::ffff:')) return blockedAddress(a.slice(7));
-  return BLOCKED_V6.some((p) => (p.endsWith(':') ? a.startsWith(p) : a === p));
-}
-
 /**
- * Refuses a server whose host resolves to a link-local or cloud-metadata address (169.254.0.0/16,
- * fd00:ec2::254, fe80::/10), unless the host or address is on the allow-list.
+ * Refuses a server the member address policy refuses (by its literal address, its name, or any
+ * address it resolves to now), naming `field` and the fix. `policy` is a MemberAddressPolicy, or
+ * (the old form) an allow-list added to the policy of this process's environment.
  */
-export async function checkServerAddress(server: string, allowList: readonly string[] = [], field = DEFAULT_FIELD): Promise<string[]> {
-  const url = new URL(server);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true }).catch(() => [])).map((r) => r.address);
-  if (allowList.includes(host)) return addresses;
-  for (const address of addresses) {
-    if (blockedAddress(address) && !allowList.includes(address)) {
-      throw kubeconfigError(
-        `server ${url.host} resolves to ${address}, a link-local or cloud metadata address, which is refused; if this is intended, an operator can add it to the allow-list`,
-        field,
-      );
-    }
-  }
-  return addresses;
+export async function checkServerAddress(server: string, policy: MemberAddressPolicy | readonly string[] = [], field = DEFAULT_FIELD): Promise<string[]> {
+  const p = policy instanceof MemberAddressPolicy ? policy : defaultMemberPolicy(policy);
+  return p.checkServer(server, field);
 }

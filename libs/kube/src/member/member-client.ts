@@ -3,11 +3,16 @@ import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { SecureContext, type TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { blockedAddress, kubeconfigError, type ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
+import { kubeconfigError, type ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
+import { MemberAddressPolicy, REFUSED_ADDRESS_CODE, defaultMemberPolicy, refusalSentence } from '../net/address-policy';
+import { DEFAULT_MAX_MEMBER_BODY_BYTES, MemberAnswerError, parseMemberJson, readBoundedBody } from '../net/bounded-body';
 
-/** Why a call to a member did not get an HTTP answer. */
-export type MemberFailure = 'unreachable' | 'timeout' | 'tls';
+/**
+ * Why a call to a member did not get a usable HTTP answer: no connection (unreachable, timeout,
+ * tls), a connection the address policy refused or a redirect (refused), or an answer too large or
+ * malformed to read (answer).
+ */
+export type MemberFailure = 'unreachable' | 'timeout' | 'tls' | 'refused' | 'answer';
 
 export class MemberUnavailableError extends Error {
   constructor(
@@ -41,34 +46,53 @@ const TLS_CODES = new Set([
   'CERT_UNTRUSTED',
 ]);
 
+export interface MemberClientOptions {
+  /** The member address policy; by default the one this process's environment gives (defaultMemberPolicy). */
+  policy?: MemberAddressPolicy;
+  /** Largest answer read (default 4 MiB); a larger one fails with a MemberUnavailableError('answer'). */
+  maxBodyBytes?: number;
+}
+
 /**
  * A minimal client for a member's API server built from a ResolvedKubeconfig: everything in
- * memory (no files, no plugins), every call bounded in time. Errors never carry credentials.
+ * memory (no files, no plugins), every call bounded in time and size, every connection under the
+ * member address policy, no redirect followed. Errors never carry credentials.
  */
 export class MemberClient {
   /** Keep-alive connections: an import asks a dozen questions, one TLS handshake serves them. */
   private agent?: HttpsAgent;
+  readonly policy: MemberAddressPolicy;
+  private readonly maxBodyBytes: number;
+  /** Resolves names at connect time through the policy, which refuses them again (DNS rebinding). */
+  private readonly lookup: MemberAddressPolicy['lookup'];
 
+  /**
+   * @param options the policy and bounds; a bare list is the old form, an allow-list added to the
+   *   policy of this process's environment.
+   */
   constructor(
     readonly config: ResolvedKubeconfig,
     private readonly timeoutMs = 10_000,
-    private readonly serverAllowList: readonly string[] = [],
-  ) {}
+    options: MemberClientOptions | readonly string[] = {},
+  ) {
+    const o: MemberClientOptions = Array.isArray(options) ? { policy: defaultMemberPolicy(options as readonly string[]) } : (options as MemberClientOptions);
+    this.policy = o.policy ?? defaultMemberPolicy();
+    this.maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_MEMBER_BODY_BYTES;
+    this.lookup = this.policy.lookup;
+  }
 
   /**
-   * Resolves host names at connect time and refuses link-local and metadata addresses again, so a
-   * name that passed checkServerAddress cannot be re-pointed there afterwards (DNS rebinding).
+   * The connect-time checks no lookup sees: plain http without the opt-in, and a refused IP
+   * literal or metadata name (sockets connect to literals without any lookup).
    */
-  private readonly lookup = (hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 0);
-      const list = addresses as LookupAddress[];
-      const refused = list.find((a) => blockedAddress(a.address) && !this.serverAllowList.includes(hostname) && !this.serverAllowList.includes(a.address));
-      if (refused) return callback(Object.assign(new Error(`${hostname} resolves to ${refused.address}, a link-local or cloud metadata address`), { code: 'EBLOCKEDADDRESS' }), '', 0);
-      if ((options as { all?: boolean }).all) return callback(null, list);
-      callback(null, list[0]!.address, list[0]!.family);
-    });
-  };
+  private preflight(url: URL, what = 'the member server'): void {
+    // A proxy-url is http:// by design (HTTP CONNECT; TLS to the member runs inside the tunnel).
+    if (url.protocol === 'http:' && !this.policy.allowPlainHttp && what !== 'the proxy') {
+      throw new MemberUnavailableError('refused', `${what} ${url.host} is plain http://, which would send the credentials in clear text; an operator can set FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS=true`);
+    }
+    const refused = this.policy.refusalForHost(url.hostname);
+    if (refused) throw new MemberUnavailableError('refused', refusalSentence(`${what} ${url.host}`, refused));
+  }
 
   /** Closes the kept-alive connections (idle ones also close by themselves after a few seconds). */
   close(): void {
@@ -97,6 +121,11 @@ export class MemberClient {
   /** An HTTP CONNECT tunnel to host:port through the kubeconfig's proxy-url. */
   private tunnel(host: string, port: number): Promise<Socket> {
     const proxy = new URL(this.config.proxyUrl!);
+    try {
+      this.preflight(proxy, 'the proxy');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { Host: `${host}:${port}` };
       if (proxy.username) headers['Proxy-Authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
@@ -110,9 +139,7 @@ export class MemberClient {
         resolve(socket);
       });
       req.once('timeout', () => req.destroy(new MemberUnavailableError('timeout', `the proxy ${proxy.host} did not answer within ${this.timeoutMs} ms`)));
-      req.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error instanceof MemberUnavailableError ? error : new MemberUnavailableError('unreachable', `cannot reach the proxy ${proxy.host}: ${error.code ?? error.message}`)),
-      );
+      req.once('error', (error: NodeJS.ErrnoException) => reject(error instanceof MemberUnavailableError ? error : connectError(error, `the proxy ${proxy.host}`)));
       req.end();
     });
   }
@@ -143,6 +170,11 @@ export class MemberClient {
   /** Connects (TCP + TLS handshake) without verifying, and reports whether the chain verifies. */
   probeTls(): Promise<TlsProbe> {
     const url = new URL(this.config.server);
+    try {
+      this.preflight(url);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (url.protocol === 'http:') return Promise.resolve({ authorized: false, authorizationError: 'the server URL is plain http://' });
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || 443);
@@ -185,13 +217,18 @@ export class MemberClient {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new MemberUnavailableError('unreachable', `cannot connect to ${url.host}: ${error.code ?? error.message}`));
+        reject(connectError(error, url.host));
       });
     });
   }
 
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<MemberResponse<T>> {
     const url = new URL(this.config.server + path);
+    url.username = '';
+    url.password = '';
+    this.preflight(url);
+    /** Named in errors: the method and path, without the query (continue tokens are the member's text). */
+    const what = `the answer of ${url.host} to ${method} ${url.pathname}`;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'flotilla-provider-import', ...extraHeaders };
     if (payload) {
@@ -207,20 +244,29 @@ export class MemberClient {
         url,
         { method, headers, ...(url.protocol === 'https:' ? { ...this.tlsOptions(), agent: this.httpsAgent() } : { agent: false }), lookup: this.lookup as never, timeout: this.timeoutMs },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 300 && status < 400) {
+            // A redirect is never followed: it could point anywhere, past every address check.
             clearTimeout(timer);
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = {};
-            try {
-              parsed = text ? JSON.parse(text) : {};
-            } catch {
-              parsed = { message: text.slice(0, 200) };
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed as T });
-          });
-          res.on('error', (e) => reject(new MemberUnavailableError('unreachable', `reading the answer from ${url.host} failed: ${e.message}`)));
+            res.destroy();
+            reject(new MemberUnavailableError('refused', `${url.host} answered ${method} ${url.pathname} with a redirect (${status}), which Flotilla never follows: give the API server's own address`));
+            return;
+          }
+          readBoundedBody(res, this.maxBodyBytes, what).then(
+            (text) => {
+              clearTimeout(timer);
+              try {
+                resolve({ status, body: parseMemberJson(text, what, this.maxBodyBytes) as T });
+              } catch (error) {
+                reject(error instanceof MemberAnswerError ? new MemberUnavailableError('answer', error.message) : error);
+              }
+            },
+            (error: NodeJS.ErrnoException) => {
+              clearTimeout(timer);
+              if (error instanceof MemberAnswerError) return reject(new MemberUnavailableError('answer', error.message));
+              reject(new MemberUnavailableError('unreachable', `reading ${what} failed: ${error.code ?? 'connection lost'}`));
+            },
+          );
         },
       );
       const timer = setTimeout(() => {
@@ -231,12 +277,18 @@ export class MemberClient {
         clearTimeout(timer);
         if (error instanceof MemberUnavailableError) return reject(error);
         if (error.code && TLS_CODES.has(error.code)) return reject(new MemberUnavailableError('tls', `TLS verification of ${url.host} failed: ${error.code}`));
-        reject(new MemberUnavailableError('unreachable', `cannot reach ${url.host}: ${error.code ?? error.message}`));
+        reject(connectError(error, url.host));
       });
       if (payload) req.write(payload);
       req.end();
     });
   }
+}
+
+/** A socket error as a MemberUnavailableError: the policy's refusal keeps its sentence, others give their code. */
+function connectError(error: NodeJS.ErrnoException, target: string): MemberUnavailableError {
+  if (error.code === REFUSED_ADDRESS_CODE) return new MemberUnavailableError('refused', `cannot connect to ${target}: ${error.message}`);
+  return new MemberUnavailableError('unreachable', `cannot connect to ${target}: ${error.code ?? 'connection failed'}`);
 }
 
 /** The notAfter of the kubeconfig's client certificate, when it authenticates with one. */

@@ -6,6 +6,7 @@ import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
 import { runImportChecks } from '../import/import-checks';
 import { MemberClient } from './member-client';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig';
+import { MemberAddressPolicy } from '../net/address-policy';
 
 /** A minimal HTTP CONNECT proxy on 127.0.0.1 that records the tunnels it opened. */
 async function connectProxy(): Promise<{ server: Server; url: string; tunnels: string[] }> {
@@ -58,6 +59,9 @@ describe('MemberClient through proxy-url (HTTP CONNECT), against the emulator', 
     await emu?.stop();
   });
 
+  /** The member and the proxy listen on 127.0.0.1, which the policy refuses unless allowed. */
+  const policy = new MemberAddressPolicy({ allowLoopback: true });
+
   const viaProxy = () => {
     const doc = parse(member.kubeconfig('admin')) as { clusters: { cluster: Record<string, unknown> }[] };
     doc.clusters[0]!.cluster['proxy-url'] = proxy.url;
@@ -65,14 +69,14 @@ describe('MemberClient through proxy-url (HTTP CONNECT), against the emulator', 
   };
 
   it('runs every import check through the tunnel when configuration allows proxies', async () => {
-    const facts = await runImportChecks({ name: 'p', kubeconfig: viaProxy(), allowProxyUrl: true, hostId: 'h', connectTimeoutMs: 3000 }, { clusterWithUid: async () => undefined, nameTaken: async () => false });
+    const facts = await runImportChecks({ name: 'p', kubeconfig: viaProxy(), allowProxyUrl: true, hostId: 'h', connectTimeoutMs: 3000, policy }, { clusterWithUid: async () => undefined, nameTaken: async () => false });
     expect(facts.kubeSystemUid).toBe(member.kubeSystemUid);
     expect(new Set(proxy.tunnels)).toEqual(new Set([`127.0.0.1:${member.port}`]));
   });
 
   it('is refused without that configuration, before any connection', async () => {
     const before = proxy.tunnels.length;
-    await expect(runImportChecks({ name: 'p', kubeconfig: viaProxy(), hostId: 'h' }, { clusterWithUid: async () => undefined, nameTaken: async () => false })).rejects.toMatchObject({
+    await expect(runImportChecks({ name: 'p', kubeconfig: viaProxy(), hostId: 'h', policy }, { clusterWithUid: async () => undefined, nameTaken: async () => false })).rejects.toMatchObject({
       reason: 'Invalid',
       message: expect.stringContaining('proxy-url is refused'),
     });
@@ -84,7 +88,7 @@ describe('MemberClient through proxy-url (HTTP CONNECT), against the emulator', 
     refusing.on('connect', (_req, client) => client.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
     await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
     const resolved = parseKubeconfig(viaProxy().replace(proxy.url, `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`), { allowProxyUrl: true });
-    const client = new MemberClient(resolved, 3000);
+    const client = new MemberClient(resolved, 3000, { policy });
     await expect(client.request('GET', '/version')).rejects.toMatchObject({ failure: 'unreachable', message: expect.stringContaining('refused the tunnel') });
     client.close();
     refusing.close();

@@ -1,5 +1,6 @@
 import { KubeEmulator } from '@flotilla/kube-emulator';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig';
+import { MemberAddressPolicy } from '../net/address-policy';
 import { ClusterProber } from './prober';
 
 describe('ClusterProber (against the Kubernetes API emulator)', () => {
@@ -11,7 +12,9 @@ describe('ClusterProber (against the Kubernetes API emulator)', () => {
     await emu?.stop();
   });
 
-  const proberFor = (yaml: string, timeoutMs = 5000) => new ClusterProber(parseKubeconfig(yaml), { timeoutMs });
+  /** Emulated members listen on 127.0.0.1, which the policy refuses unless allowed. */
+  const policy = new MemberAddressPolicy({ allowLoopback: true });
+  const proberFor = (yaml: string, timeoutMs = 5000) => new ClusterProber(parseKubeconfig(yaml), { timeoutMs, policy });
 
   it('collects readiness, version, nodes, zones, region and the kube-system UID', async () => {
     const c = await emu.addCluster({

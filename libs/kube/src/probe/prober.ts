@@ -1,14 +1,22 @@
 import { Agent, request } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { ProbeObservation } from '@flotilla/domain';
+import { ParseLimitError, parseJsonBounded } from '@flotilla/parsing';
 import type { ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
+import { listNodeMetadata, type NodeMetadata } from '../member/node-list';
+import { MemberAddressPolicy, REFUSED_ADDRESS_CODE, defaultMemberPolicy, refusalSentence } from '../net/address-policy';
+import { DEFAULT_MAX_MEMBER_BODY_BYTES, MemberAnswerError, readBoundedBody } from '../net/bounded-body';
+import { cleanText } from '../net/member-text';
 
 export interface ProberOptions {
   /** The whole probe (all its requests) must finish within this; each request is aborted after it. */
   timeoutMs: number;
-  /** Largest body read from any answer (nodes lists of big clusters are larger; only labels are used). */
+  /** Largest body read from any answer (default 4 MiB; node lists are read in pages, metadata only). */
   maxBodyBytes?: number;
+  /** The member address policy; by default the one this process's environment gives (defaultMemberPolicy). */
+  policy?: MemberAddressPolicy;
 }
 
 interface HttpAnswer {
@@ -16,21 +24,15 @@ interface HttpAnswer {
   body: string;
 }
 
+/** A probe that got no usable answer: `code` is the observation's errorCode, `detail` says why. */
 class ProbeTransportError extends Error {
-  constructor(readonly code: string) {
-    super(code);
+  constructor(
+    readonly code: string,
+    readonly detail?: string,
+  ) {
+    super(detail ? `${code}: ${detail}` : code);
   }
 }
-
-/**
- * Nodes are listed metadata-only (labels are all a probe reads): a real node object carries its
- * status, images and conditions, tens of KiB each. Servers that cannot serve the metadata-only
- * representation fall back to the plain list through the second media type.
- */
-const NODES_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
-/** Nodes per list page, and the most pages read (10,000 nodes, far above any supported cluster size). */
-const NODE_PAGE_SIZE = 500;
-const MAX_NODE_PAGES = 20;
 
 /** Idle keep-alive connections are closed after this (kube-apiserver closes them after 90 s). */
 const IDLE_SOCKET_MS = 60_000;
@@ -42,14 +44,17 @@ const LEGACY_REGION = 'failure-domain.beta.kubernetes.io/region';
 
 /**
  * A lean prober for one member cluster: raw HTTPS with one keep-alive socket, so that a probe
- * every few seconds reuses its TLS session instead of handshaking again. Credentials stay in
- * the agent and headers; nothing here logs, and errors carry codes only.
+ * every few seconds reuses its TLS session instead of handshaking again. Every connection is
+ * under the member address policy, no redirect is followed, every answer is size-bounded.
+ * Credentials stay in the agent and headers; nothing here logs, and errors carry codes (and,
+ * for refusals and bounds, a sentence naming the host or path and the rule).
  */
 export class ClusterProber {
-  private readonly agent: Agent;
+  private readonly agent: Agent | HttpAgent;
   private readonly url: URL;
   private readonly headers: Record<string, string>;
   private readonly maxBody: number;
+  private readonly policy: MemberAddressPolicy;
   /** notAfter of the client certificate, when the kubeconfig authenticates with one. */
   readonly clientCertificateNotAfter?: Date;
 
@@ -58,12 +63,15 @@ export class ClusterProber {
     private readonly options: ProberOptions,
   ) {
     this.url = new URL(kubeconfig.server);
-    this.maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.url.username = '';
+    this.url.password = '';
+    this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_MEMBER_BODY_BYTES;
+    this.policy = options.policy ?? defaultMemberPolicy();
     this.headers = { accept: 'application/json', 'user-agent': 'flotilla-health-probe' };
     const auth = kubeconfig.auth;
     if (auth.type === 'token') this.headers.authorization = `Bearer ${auth.token}`;
     if (auth.type === 'basic') this.headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-    this.agent = new Agent({
+    const keepAlive = {
       keepAlive: true,
       maxSockets: 1,
       maxFreeSockets: 1,
@@ -71,15 +79,24 @@ export class ClusterProber {
       // a minute reuses it, and shorter than kube-apiserver's own 90 s idle timeout, so the
       // server never closes a connection under a request the probe is sending.
       timeout: Math.max(IDLE_SOCKET_MS, options.timeoutMs * 2),
-      // One TLS context per cluster, built once: without it every new connection parses the
-      // CA, certificate and key again (a fifth of the replica's CPU when connections churn).
-      secureContext: createSecureContext({
-        ca: kubeconfig.caData,
-        ...(auth.type === 'clientCertificate' ? { cert: auth.certData, key: auth.keyData } : {}),
-      }),
-      rejectUnauthorized: !kubeconfig.insecureSkipTlsVerify,
-      servername: kubeconfig.tlsServerName,
-    });
+      // Names are resolved through the policy on every new connection (DNS rebinding).
+      lookup: this.policy.lookup as never,
+    };
+    // Plain http is refused in get() unless the policy allows it; it has no TLS context to build.
+    this.agent =
+      this.url.protocol === 'http:'
+        ? new HttpAgent(keepAlive)
+        : new Agent({
+            ...keepAlive,
+            // One TLS context per cluster, built once: without it every new connection parses the
+            // CA, certificate and key again (a fifth of the replica's CPU when connections churn).
+            secureContext: createSecureContext({
+              ca: kubeconfig.caData,
+              ...(auth.type === 'clientCertificate' ? { cert: auth.certData, key: auth.keyData } : {}),
+            }),
+            rejectUnauthorized: !kubeconfig.insecureSkipTlsVerify,
+            servername: kubeconfig.tlsServerName,
+          });
     if (auth.type === 'clientCertificate') {
       try {
         this.clientCertificateNotAfter = new Date(new X509Certificate(auth.certData).validTo);
@@ -89,38 +106,57 @@ export class ClusterProber {
     }
   }
 
+  /** The connect-time checks no lookup sees: plain http without the opt-in, refused IP literals and metadata names. */
+  private preflight(): ProbeTransportError | undefined {
+    if (this.url.protocol === 'http:' && !this.policy.allowPlainHttp) {
+      return new ProbeTransportError('EPLAINHTTP', `the server ${this.url.host} is plain http://, which would send the credentials in clear text; an operator can set FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS=true`);
+    }
+    const refused = this.policy.refusalForHost(this.url.hostname);
+    if (refused) return new ProbeTransportError(REFUSED_ADDRESS_CODE, refusalSentence(`the server ${this.url.host}`, refused));
+    return undefined;
+  }
+
   private get(path: string, signal: AbortSignal, accept?: string): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new ProbeTransportError('ETIMEDOUT'));
-      const req = request(
+      const refused = this.preflight();
+      if (refused) return reject(refused);
+      const pathname = path.replace(/\?.*$/, '');
+      const make = this.url.protocol === 'http:' ? httpRequest : request;
+      const req = make(
         {
-          protocol: 'https:',
+          protocol: this.url.protocol,
           hostname: this.url.hostname,
-          port: this.url.port || 443,
+          port: this.url.port || (this.url.protocol === 'http:' ? 80 : 443),
           path: `${this.url.pathname.replace(/\/$/, '')}${path}`,
           method: 'GET',
           headers: accept ? { ...this.headers, accept } : this.headers,
-          agent: this.agent,
+          agent: this.agent as Agent,
+          lookup: this.policy.lookup as never,
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > this.maxBody) {
-              req.destroy(new ProbeTransportError('EBODYTOOLARGE'));
-              return;
-            }
-            chunks.push(c);
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', (e: NodeJS.ErrnoException) => reject(new ProbeTransportError(e instanceof ProbeTransportError ? e.code : (e.code ?? 'ERESPONSE'))));
+          const status = res.statusCode ?? 0;
+          if (status >= 300 && status < 400) {
+            // Never followed: a redirect could point anywhere, past every address check.
+            res.destroy();
+            reject(new ProbeTransportError('EREDIRECT', `GET ${pathname} answered ${status}, a redirect, which Flotilla never follows`));
+            return;
+          }
+          readBoundedBody(res, this.maxBody, `the answer to GET ${pathname}`).then(
+            (body) => resolve({ status, body }),
+            (e: NodeJS.ErrnoException) =>
+              reject(e instanceof MemberAnswerError ? new ProbeTransportError('EBODYTOOLARGE', e.message) : e instanceof ProbeTransportError ? e : new ProbeTransportError(e.code ?? 'ERESPONSE')),
+          );
         },
       );
       const onAbort = () => req.destroy(new ProbeTransportError('ETIMEDOUT'));
       signal.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal.removeEventListener('abort', onAbort));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof ProbeTransportError ? e : new ProbeTransportError(e.code ?? 'ECONNECTION')));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e instanceof ProbeTransportError) return reject(e);
+        if (e.code === REFUSED_ADDRESS_CODE) return reject(new ProbeTransportError(REFUSED_ADDRESS_CODE, e.message));
+        reject(new ProbeTransportError(e.code ?? 'ECONNECTION'));
+      });
       req.end();
     });
   }
@@ -167,29 +203,26 @@ export class ClusterProber {
       if (ns.status === 200) observation.kubeSystemUid = parse<{ metadata?: { uid?: string } }>(ns.body)?.metadata?.uid;
       return done(observation);
     } catch (error) {
-      const code = error instanceof ProbeTransportError ? error.code : 'EPROBE';
+      // The code, and for refusals and bounds the sentence that says why (no secrets: hosts and paths only).
+      const code = error instanceof ProbeTransportError ? error.message : 'EPROBE';
       return done({ reachable: false, errorCode: controller.signal.aborted ? 'ETIMEDOUT' : code });
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Every node's labels, page by page; the first page that is not a 200 is the answer. */
+  /** Every node's labels, page by page (metadata only); the first page that is not a 200 is the answer. */
   private async listNodes(signal: AbortSignal): Promise<HttpAnswer & { summary?: NodeSummary }> {
     const summary = new NodeSummary();
-    let next = '';
-    for (let page = 0; page < MAX_NODE_PAGES; page++) {
-      const query = `?limit=${NODE_PAGE_SIZE}${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
-      const answer = await this.get(`/api/v1/nodes${query}`, signal, NODES_ACCEPT);
-      if (answer.status !== 200) return answer;
-      const list = parse<NodeList>(answer.body);
-      // A 200 that is not a list: nothing is known about the nodes (not "zero nodes").
-      if (!list || !Array.isArray(list.items)) return answer;
-      summary.add(list.items);
-      next = list.metadata?.continue ?? '';
-      if (!next) return { status: 200, body: '', summary };
-    }
-    return { status: 200, body: '', summary: summary.truncated() };
+    const listing = await listNodeMetadata(
+      async (path, accept) => {
+        const answer = await this.get(path, signal, accept);
+        return { status: answer.status, body: answer.status === 200 ? parse<unknown>(answer.body, this.maxBody) : undefined };
+      },
+      (nodes) => summary.add(nodes),
+    );
+    if (!listing.listed) return { status: listing.status, body: '' };
+    return { status: 200, body: '', summary: listing.complete ? summary : summary.truncated() };
   }
 
   close(): void {
@@ -197,11 +230,13 @@ export class ClusterProber {
   }
 }
 
-function parse<T>(body: string): T | undefined {
+/** A member answer as JSON, under the bounded parser's size and depth limits; undefined when it is not. */
+function parse<T>(body: string, maxBytes = DEFAULT_MAX_MEMBER_BODY_BYTES): T | undefined {
   try {
-    return JSON.parse(body) as T;
-  } catch {
-    return undefined;
+    return parseJsonBounded(body, 'the member answer', { maxBytes }) as T;
+  } catch (error) {
+    if (error instanceof ParseLimitError) return undefined;
+    throw error;
   }
 }
 
@@ -211,14 +246,10 @@ function failedChecks(body: string): string | undefined {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.startsWith('[-]'));
-  if (lines.length > 0) return lines.slice(0, 5).join('; ').slice(0, 300);
-  const status = parse<{ message?: string }>(body);
-  return status?.message?.slice(0, 300);
-}
-
-interface NodeList {
-  metadata?: { continue?: string };
-  items?: { metadata?: { labels?: Record<string, string> } }[];
+  // The member's own words, shown in the cluster's Ready condition: cleaned and cut short.
+  if (lines.length > 0) return cleanText(lines.slice(0, 5).join('; '));
+  const message = parse<{ message?: unknown }>(body)?.message;
+  return typeof message === 'string' ? cleanText(message) : undefined;
 }
 
 /** Node count, zones and the most common region over the pages of a node list. */
@@ -228,9 +259,9 @@ class NodeSummary {
   private readonly zones = new Set<string>();
   private readonly regions = new Map<string, number>();
 
-  add(items: NonNullable<NodeList['items']>): void {
+  add(items: NodeMetadata[]): void {
     for (const n of items) {
-      const labels = n?.metadata?.labels ?? {};
+      const labels = n.labels;
       const zone = labels[TOPOLOGY_ZONE] ?? labels[LEGACY_ZONE];
       const region = labels[TOPOLOGY_REGION] ?? labels[LEGACY_REGION];
       if (typeof zone === 'string' && zone) this.zones.add(zone);

@@ -3,16 +3,18 @@ import { Observable, map } from 'rxjs';
 import {
   CLUSTER_API_GROUP,
   CLUSTER_API_VERSION,
-  CLUSTER_LIST_KIND,
+  CLUSTER_KIND,
   Cluster,
   ErrorReason,
   FlotillaError,
   PatchType,
   patchTypeFromContentType,
+  scrubCredentialsFromMetadata,
+  scrubCredentialsFromPatch,
   validateClusterInput,
 } from '@flotilla/domain';
-import { clusterFromProto, clusterToProto } from '@flotilla/contracts';
-import { REGISTRY_CLIENT, RegistryClient } from '@flotilla/service-kit';
+import { parseJsonBounded } from '@flotilla/parsing';
+import { ClusterList, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
 import { KubeconfigGuard } from '../imports/kubeconfig-guard';
 
 export interface ListQuery {
@@ -36,13 +38,6 @@ export interface Written<T> {
   body: T;
   /** Warning headers to send (Kubernetes "299 - ..." form). */
   warnings: string[];
-}
-
-export interface ClusterList {
-  apiVersion: typeof CLUSTER_API_VERSION;
-  kind: typeof CLUSTER_LIST_KIND;
-  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
-  items: Cluster[];
 }
 
 export interface DeleteStatus {
@@ -85,6 +80,17 @@ function unknownFieldWarnings(unknown: string[], fieldValidation: string | undef
   return unknown.map((f) => `unknown field "${f}"`);
 }
 
+/**
+ * Labels and annotations never hold a credential (issue 12): credential fields are stripped from
+ * JSON and YAML annotation values (kubectl's last-applied-configuration) with a warning each, and a
+ * value that is a credential is refused. The registry applies the same rule again before storing.
+ */
+function withoutCredentialsInMetadata(cluster: Cluster): { cluster: Cluster; warnings: string[] } {
+  const { annotations, warnings } = scrubCredentialsFromMetadata(cluster.metadata.name, cluster.metadata.labels, cluster.metadata.annotations);
+  if (warnings.length === 0) return { cluster, warnings };
+  return { cluster: { ...cluster, metadata: { ...cluster.metadata, annotations } }, warnings };
+}
+
 /** The REST surface's logic: maps Kubernetes-style requests to the registry's gRPC API. */
 @Injectable()
 export class ClustersApiService {
@@ -94,7 +100,7 @@ export class ClustersApiService {
   ) {}
 
   async get(name: string): Promise<Cluster> {
-    return clusterFromProto(await this.registry.getCluster({ name }));
+    return this.registry.getCluster(name);
   }
 
   private limit(value: string | undefined): number | undefined {
@@ -104,16 +110,7 @@ export class ClustersApiService {
   }
 
   async list(q: ListQuery): Promise<ClusterList> {
-    const page = await this.registry.listClusters({
-      labelSelector: q.labelSelector ?? '',
-      fieldSelector: q.fieldSelector ?? '',
-      limit: this.limit(q.limit) ?? 0,
-      continue: q.continue ?? '',
-    });
-    const metadata: ClusterList['metadata'] = { resourceVersion: page.metadata?.resourceVersion ?? '' };
-    if (page.metadata?.continue) metadata.continue = page.metadata.continue;
-    if (page.metadata?.remainingItemCount) metadata.remainingItemCount = Number(page.metadata.remainingItemCount);
-    return { apiVersion: CLUSTER_API_VERSION, kind: CLUSTER_LIST_KIND, metadata, items: (page.items ?? []).map((c) => clusterFromProto(c)) };
+    return this.registry.listClusters({ labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, limit: this.limit(q.limit), continue: q.continue });
   }
 
   /** The watch's timeoutSeconds, validated (undefined: the stream stays open until the client leaves). */
@@ -126,54 +123,66 @@ export class ClustersApiService {
   watch(q: ListQuery): Observable<{ type: string; object: Cluster }> {
     return this.registry
       .watchClusters({
-        resourceVersion: q.resourceVersion ?? '',
-        labelSelector: q.labelSelector ?? '',
-        fieldSelector: q.fieldSelector ?? '',
+        resourceVersion: q.resourceVersion,
+        labelSelector: q.labelSelector,
+        fieldSelector: q.fieldSelector,
         allowBookmarks: q.allowWatchBookmarks === 'true',
       })
       .pipe(
         map((e) => {
-          const object = clusterFromProto(e.object ?? {});
           // A bookmark carries only the resourceVersion, as in Kubernetes.
-          if (e.type === 'BOOKMARK') return { type: e.type, object: { apiVersion: CLUSTER_API_VERSION, kind: object.kind, metadata: { resourceVersion: object.metadata.resourceVersion } } as unknown as Cluster };
-          return { type: e.type ?? 'MODIFIED', object };
+          if (e.type === 'BOOKMARK') return { type: e.type, object: { apiVersion: CLUSTER_API_VERSION, kind: CLUSTER_KIND, metadata: e.resourceVersion ? { resourceVersion: e.resourceVersion } : {} } as unknown as Cluster };
+          return e;
         }),
       );
   }
 
   async create(body: unknown, q: WriteQuery): Promise<Written<Cluster>> {
     const dryRun = parseDryRun(q.dryRun);
-    const { cluster, unknownFields } = validateClusterInput(body, 'create');
-    const warnings = unknownFieldWarnings(unknownFields, q.fieldValidation);
+    const validated = validateClusterInput(body, 'create');
+    const { cluster, warnings: stripped } = withoutCredentialsInMetadata(validated.cluster);
+    const warnings = [...unknownFieldWarnings(validated.unknownFields, q.fieldValidation), ...stripped];
     await this.kubeconfigs.check(cluster);
-    const created = await this.registry.createCluster({ cluster: clusterToProto(cluster, true), dryRun });
-    return { body: clusterFromProto(created), warnings };
+    return { body: await this.registry.createCluster(cluster, { dryRun }), warnings };
   }
 
   async replace(name: string, body: unknown, q: WriteQuery): Promise<Written<Cluster>> {
     const dryRun = parseDryRun(q.dryRun);
-    const { cluster, unknownFields } = validateClusterInput(body, 'update');
+    const validated = validateClusterInput(body, 'update');
+    const { cluster, warnings: stripped } = withoutCredentialsInMetadata(validated.cluster);
     if (cluster.metadata.name !== name) {
       throw new FlotillaError(ErrorReason.BadRequest, `the name of the object (${cluster.metadata.name}) does not match the name on the URL (${name})`, {
         causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `must be "${name}", the name on the URL` }],
       });
     }
-    const warnings = unknownFieldWarnings(unknownFields, q.fieldValidation);
+    const warnings = [...unknownFieldWarnings(validated.unknownFields, q.fieldValidation), ...stripped];
     await this.kubeconfigs.check(cluster);
-    const updated = await this.registry.updateCluster({ cluster: clusterToProto(cluster, true), dryRun });
-    return { body: clusterFromProto(updated), warnings };
+    return { body: await this.registry.updateCluster(cluster, { dryRun }), warnings };
   }
 
-  async patch(name: string, contentType: string | undefined, patch: string, q: WriteQuery): Promise<Cluster> {
+  /**
+   * PATCH: credentials in the labels and annotations it writes are handled as for create (warnings);
+   * a patch that changes a credential is refused by the registry, which compares it with the stored one.
+   */
+  async patch(name: string, contentType: string | undefined, patch: string, q: WriteQuery): Promise<Written<Cluster>> {
     const dryRun = parseDryRun(q.dryRun);
     const patchType = patchTypeFromContentType(contentType, [PatchType.Merge, PatchType.Json]);
-    return clusterFromProto(await this.registry.patchCluster({ name, patchType, patch, dryRun }));
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBounded(patch, 'the patch');
+    } catch {
+      // The registry answers an unparseable patch with the Status that names the problem.
+      return { body: await this.registry.patchCluster(name, patchType, patch, { dryRun }), warnings: [] };
+    }
+    const scrubbed = scrubCredentialsFromPatch(name, patchType === PatchType.Merge ? 'merge' : 'json', parsed);
+    const text = scrubbed.warnings.length > 0 ? JSON.stringify(scrubbed.patch) : patch;
+    return { body: await this.registry.patchCluster(name, patchType, text, { dryRun }), warnings: scrubbed.warnings };
   }
 
   async delete(name: string, q: WriteQuery, preconditions: { uid?: string; resourceVersion?: string }): Promise<Cluster | DeleteStatus> {
     const dryRun = parseDryRun(q.dryRun);
-    const outcome = await this.registry.deleteCluster({ name, preconditions: { uid: preconditions.uid ?? '', resourceVersion: preconditions.resourceVersion ?? '' }, dryRun });
-    let cluster = clusterFromProto(outcome.cluster ?? {});
+    const outcome = await this.registry.deleteCluster(name, { preconditions, dryRun });
+    let cluster = outcome.cluster;
     if (!outcome.deleted && !dryRun && q.force === 'true') cluster = await this.kubeconfigs.forceRemoval(name);
     if (!outcome.deleted) return cluster;
     return {

@@ -55,11 +55,12 @@ export class ClustersController {
   }
 
   @Put(':name')
-  @ApiOperation({ summary: 'Replace metadata and spec (status is written by the platform only); omitted credentials are kept' })
+  @ApiOperation({ summary: 'Replace metadata and spec (status is written by the platform only); credentials may be left out or resent unchanged' })
   @ApiConsumes('application/json', 'application/yaml')
   @ApiBody({ schema: REF.Cluster })
   @ApiResponse({ status: 200, schema: REF.Cluster })
   @ApiResponse({ status: 409, description: 'Conflict: stale metadata.resourceVersion', schema: REF.Status })
+  @ApiResponse({ status: 422, description: 'Invalid: a changed credential (they change only through PUT .../clusters/{name}/kubeconfig), or a credential as a label or annotation value', schema: REF.Status })
   async replace(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery, @Res() res: Response): Promise<void> {
     sendWritten(res, 200, await this.api.replace(name, decodeObjectBody(rawBody(req), req.headers['content-type']), q));
   }
@@ -70,8 +71,9 @@ export class ClustersController {
   @ApiBody({ schema: { type: 'object' } })
   @ApiResponse({ status: 200, schema: REF.Cluster })
   @ApiResponse({ status: 415, description: 'Unsupported patch type', schema: REF.Status })
-  patch(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery) {
-    return this.api.patch(name, req.headers['content-type'], patchBodyText(rawBody(req)), q);
+  @ApiResponse({ status: 422, description: 'Invalid: a changed credential (they change only through PUT .../clusters/{name}/kubeconfig), or a credential as a label or annotation value', schema: REF.Status })
+  async patch(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery, @Res() res: Response): Promise<void> {
+    sendWritten(res, 200, await this.api.patch(name, req.headers['content-type'], patchBodyText(rawBody(req)), q));
   }
 
   @Delete(':name')

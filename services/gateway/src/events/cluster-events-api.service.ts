@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLUSTER_API_VERSION, CLUSTER_KIND, ClusterErrors, ClusterEvent, ErrorReason, FlotillaError, dns1123LabelErrors } from '@flotilla/domain';
-import { CLUSTER_EVENTS_CLIENT, ClusterEventsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/service-kit';
+import { CLUSTER_EVENTS_CLIENT, ClusterEventsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
 
 /** A core/v1 Event as kubectl and the Kubernetes client libraries know it. */
 export interface KubeEvent {
@@ -68,7 +68,7 @@ export class ClusterEventsApiService {
     }
     const items = await this.events.list(name, n);
     // Events outlive a removed cluster until pruned; with none and no cluster, say NotFound.
-    if (items.length === 0) await this.registry.getCluster({ name });
+    if (items.length === 0) await this.registry.getCluster(name);
     const newest = items.reduce((m, e) => (Number(e.resourceVersion ?? 0) > m ? Number(e.resourceVersion ?? 0) : m), 0);
     return { apiVersion: 'v1', kind: 'EventList', metadata: { resourceVersion: String(newest) }, items: items.map(toKubeEvent) };
   }

@@ -9,15 +9,13 @@ import {
   FlotillaError,
   IMPORT_JOB_LIST_KIND,
   ImportJob,
-  MEMBER_UID_LABEL,
   decodeKubeconfig,
   validateClusterInput,
 } from '@flotilla/domain';
-import { ImportLookups, KUBECONFIG_FIELD, kubeconfigCertCondition, runImportChecks } from '@flotilla/kube';
-import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
-import { CONFIG, IMPORT_JOBS_CLIENT, ImportJobsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/service-kit';
+import { IMPORT_CLIENT, IMPORT_JOBS_CLIENT, ImportClient, ImportJobsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
+import { CONFIG } from '@flotilla/service-kit';
 import type { ImportEdgeConfig } from './import-config';
-import { KubeconfigGuard, importOptions } from './kubeconfig-guard';
+import { KubeconfigGuard } from './kubeconfig-guard';
 
 export interface ValidationResult {
   kind: 'Status';
@@ -41,49 +39,34 @@ export interface JobEvent {
   object: ImportJob;
 }
 
-const isNotFound = (e: unknown) => e instanceof FlotillaError && e.reason === ErrorReason.NotFound;
-
-/** The import edge: dry-run validation, job records, credential rotation and the member kubeconfig. */
+/**
+ * The import edge: dry-run validation, job records, credential rotation and the member
+ * kubeconfig. It parses offline and forwards: the checks that reach a member or depend on the
+ * import policy run in provider-import (ADR 0027); this process never connects to a member.
+ */
 @Injectable()
 export class ImportsApiService {
   constructor(
     @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
     @Inject(IMPORT_JOBS_CLIENT) private readonly jobs: ImportJobsClient,
+    @Inject(IMPORT_CLIENT) private readonly imports: ImportClient,
     @Inject(CONFIG) private readonly config: ImportEdgeConfig,
     private readonly guard: KubeconfigGuard,
   ) {}
 
-  private lookups(): ImportLookups {
-    return {
-      clusterWithUid: async (uid, except) => {
-        const list = await this.registry.listClusters({ labelSelector: `${MEMBER_UID_LABEL}=${uid}` });
-        return (list.items ?? []).map((c) => c.metadata?.name ?? '').find((n) => n !== except);
-      },
-      nameTaken: async (name) => {
-        try {
-          await this.registry.getCluster({ name });
-          return true;
-        } catch (error) {
-          if (isNotFound(error)) return false;
-          throw error;
-        }
-      },
-    };
-  }
-
-  /** Runs every import check against the member; writes nothing. */
+  /** Every import check against the member, run by provider-import; writes nothing. */
   async validate(body: unknown): Promise<ValidationResult> {
     const { cluster } = validateClusterInput(body, 'create');
-    await this.guard.check(cluster);
-    const facts = await runImportChecks(importOptions(cluster, this.config, cluster.spec.connection.kubeconfig ?? ''), this.lookups());
+    this.guard.offline(cluster, cluster.spec.connection.kubeconfig ?? '');
+    const v = await this.imports.validateCluster(cluster);
     return {
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
       status: 'Success',
       code: 200,
-      message: `all import checks passed: ${facts.resolved.server} runs ${facts.gitVersion} with ${facts.nodes.length} nodes`,
-      details: { name: cluster.metadata.name, group: CLUSTER_API_GROUP, kind: 'clusters', uid: facts.kubeSystemUid, kubernetesVersion: facts.gitVersion, nodeCount: facts.nodes.length },
+      message: `all import checks passed: ${v.server} runs ${v.kubernetesVersion} with ${v.nodeCount} nodes`,
+      details: { name: cluster.metadata.name, group: CLUSTER_API_GROUP, kind: 'clusters', uid: v.kubeSystemUid, kubernetesVersion: v.kubernetesVersion, nodeCount: v.nodeCount },
     };
   }
 
@@ -130,34 +113,16 @@ export class ImportsApiService {
   }
 
   /**
-   * PUT .../clusters/{name}/kubeconfig: replaces the credentials once the new ones pass the
-   * checks and reach the same member (same kube-system UID).
+   * PUT .../clusters/{name}/kubeconfig: provider-import replaces the credentials once the new
+   * ones pass the checks and reach the same member (same kube-system UID); the answer is the
+   * cluster as stored after it.
    */
   async rotate(name: string, body: unknown): Promise<Cluster> {
     const kubeconfig = this.kubeconfigFromBody(body);
-    const cluster = clusterFromProto(await this.registry.getCluster({ name }));
-    const expectedUid = cluster.status?.uid;
-    if (!expectedUid) {
-      throw new FlotillaError(ErrorReason.Conflict, `Operation cannot be fulfilled on clusters.${CLUSTER_API_GROUP} "${name}": it is not imported yet (no status.uid); wait for the import, or delete and create it again`, {
-        name,
-        group: CLUSTER_API_GROUP,
-        kind: 'clusters',
-      });
-    }
-    const candidate: Cluster = { ...cluster, spec: { ...cluster.spec, connection: { ...cluster.spec.connection, kubeconfig } } };
-    await this.guard.check(candidate);
-    const facts = await runImportChecks({ ...importOptions(candidate, this.config, kubeconfig), skipNameCheck: true }, { clusterWithUid: async () => undefined, nameTaken: async () => false });
-    if (facts.kubeSystemUid !== expectedUid) {
-      throw new FlotillaError(ErrorReason.Invalid, `${KUBECONFIG_FIELD}: the new kubeconfig reaches a different cluster (kube-system UID ${facts.kubeSystemUid}, expected ${expectedUid}): give credentials for the cluster "${name}" itself`, {
-        name,
-        group: CLUSTER_API_GROUP,
-        kind: 'Cluster',
-        causes: [{ reason: 'FieldValueInvalid', field: KUBECONFIG_FIELD, message: `reaches kube-system UID ${facts.kubeSystemUid}, not ${expectedUid}` }],
-      });
-    }
-    const updated = clusterFromProto(await this.registry.updateCluster({ cluster: clusterToProto({ ...candidate, metadata: { ...candidate.metadata } }, true) }));
-    const status = await this.registry.updateClusterStatus({ name, status: statusToProto({ ...(updated.status ?? {}), conditions: [kubeconfigCertCondition(facts.resolved)] }) });
-    return clusterFromProto(status);
+    const cluster = await this.registry.getCluster(name);
+    this.guard.offline(cluster, kubeconfig);
+    await this.imports.rotateCredentials(name, kubeconfig);
+    return this.registry.getCluster(name);
   }
 
   private kubeconfigFromBody(body: unknown): string {
@@ -176,7 +141,7 @@ export class ImportsApiService {
    * It never holds the member's own credentials.
    */
   async memberKubeconfig(name: string, requestBase: string): Promise<string> {
-    const cluster = clusterFromProto(await this.registry.getCluster({ name }));
+    const cluster = await this.registry.getCluster(name);
     const base = (this.config.FLOTILLA_EXTERNAL_URL ?? requestBase).replace(/\/+$/, '');
     const server = `${base}/apis/${CLUSTER_API_GROUP}/v1alpha1/clusters/${cluster.metadata.name}/proxy`;
     return stringify({

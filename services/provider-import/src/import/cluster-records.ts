@@ -1,27 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Cluster, ClusterStatus, ErrorReason, FlotillaError, MEMBER_UID_LABEL } from '@flotilla/domain';
-import { clusterFromProto, clusterToProto, statusToProto } from '@flotilla/contracts';
-import { REGISTRY_CLIENT, RegistryClient } from '@flotilla/service-kit';
-
-export { MEMBER_UID_LABEL };
+import { Cluster, ClusterStatus, ErrorReason, FlotillaError } from '@flotilla/domain';
+import { REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
 
 /** The registry as provider-import uses it: read, update with retries on conflict, status, credentials. */
 @Injectable()
 export class ClusterRecords {
   constructor(@Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient) {}
 
-  async find(name: string): Promise<Cluster | undefined> {
-    try {
-      return clusterFromProto(await this.registry.getCluster({ name }));
-    } catch (error) {
-      if (error instanceof FlotillaError && error.reason === ErrorReason.NotFound) return undefined;
-      throw error;
-    }
+  find(name: string): Promise<Cluster | undefined> {
+    return this.registry.findCluster(name);
+  }
+
+  /** The cluster, or the registry's NotFound. */
+  get(name: string): Promise<Cluster> {
+    return this.registry.getCluster(name);
+  }
+
+  /** Replaces metadata and spec once, at the resourceVersion read (Conflict when it moved on). */
+  replace(cluster: Cluster): Promise<Cluster> {
+    return this.registry.updateCluster(cluster);
   }
 
   async credentials(name: string): Promise<{ kubeconfig: string; uid: string }> {
-    const c = await this.registry.getClusterCredentials({ name });
-    return { kubeconfig: c.kubeconfig ?? '', uid: c.uid ?? '' };
+    const c = await this.registry.getClusterCredentials(name);
+    return { kubeconfig: c.kubeconfig ?? '', uid: c.uid };
   }
 
   /** Applies `change` to the latest version, retrying on Conflict. Returns undefined when it is gone. */
@@ -32,7 +34,7 @@ export class ClusterRecords {
       const next = change(structuredClone(current));
       if (!next) return current;
       try {
-        return clusterFromProto(await this.registry.updateCluster({ cluster: clusterToProto(next, true) }));
+        return await this.registry.updateCluster(next);
       } catch (error) {
         if (error instanceof FlotillaError && error.reason === ErrorReason.Conflict && attempt < 5) continue;
         if (error instanceof FlotillaError && error.reason === ErrorReason.NotFound) return undefined;
@@ -41,12 +43,33 @@ export class ClusterRecords {
     }
   }
 
-  async setStatus(name: string, status: ClusterStatus): Promise<void> {
-    await this.registry.updateClusterStatus({ name, status: statusToProto(status) });
+  /** Every cluster, page by page (the credential renewal sweep). */
+  async *all(pageSize = 500): AsyncGenerator<Cluster> {
+    let next: string | undefined;
+    do {
+      const page = await this.registry.listClusters({ limit: pageSize, ...(next ? { continue: next } : {}) });
+      yield* page.items;
+      next = page.metadata.continue;
+    } while (next);
   }
 
-  async clusterWithMemberUid(memberUid: string, exceptName: string): Promise<string | undefined> {
-    const list = await this.registry.listClusters({ labelSelector: `${MEMBER_UID_LABEL}=${memberUid}` });
-    return (list.items ?? []).map((c) => c.metadata?.name ?? '').find((n) => n !== exceptName);
+  /**
+   * Stores a kubeconfig Flotilla made for the cluster (the service-account path's, at import and
+   * at each token renewal): the one path by which provider-import writes credentials. Returns
+   * undefined when the cluster is gone or replaced.
+   */
+  storeKubeconfig(name: string, uid: string, kubeconfig: string): Promise<Cluster | undefined> {
+    return this.update(name, uid, (c) => {
+      c.spec.connection = { ...c.spec.connection, kubeconfig };
+      return c;
+    });
+  }
+
+  setStatus(name: string, status: ClusterStatus): Promise<Cluster> {
+    return this.registry.updateClusterStatus(name, status);
+  }
+
+  clusterWithMemberUid(memberUid: string, exceptName: string): Promise<string | undefined> {
+    return this.registry.clusterWithMemberUid(memberUid, exceptName);
   }
 }

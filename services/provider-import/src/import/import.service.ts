@@ -7,29 +7,39 @@ import {
   ErrorReason,
   FlotillaError,
   ImportAnnotations,
+  MEMBER_UID_LABEL,
   SERVICE_ACCOUNT_CREDENTIALS,
   findCondition,
 } from '@flotilla/domain';
 import {
   IMPORT_CHECKS,
   ImportCheck,
+  KUBECONFIG_FIELD,
   MemberClient,
+  memberPolicyOf,
   MemberFacts,
   kubeconfigCertCondition,
   createServiceAccountKubeconfig,
+  MEMBER_ROLE_ANNOTATION,
+  MemberObject,
+  OwnerReference,
+  memberRoleChoice,
+  expectSameMember,
+  importCheckOptions,
   parseKubeconfig,
   runImportChecks,
   writeMarker,
 } from '@flotilla/kube';
-import { JOBS, JobName } from '@flotilla/queue';
+import { JobName } from '@flotilla/queue';
 import type { ClusterImportPayload, JobContext } from '@flotilla/queue';
-import { CONFIG, IMPORT_JOBS_CLIENT, ImportJobsClient, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { IMPORT_JOBS_CLIENT, ImportJobsClient } from '@flotilla/clients';
+import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { ProviderImportConfig } from '../config';
+import { ClusterJob, JobAttempts, runClusterJob } from '../jobs/cluster-job';
 import { JobRecorder } from '../jobs/job-recorder';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { ClusterRecords, MEMBER_UID_LABEL } from './cluster-records';
-
-const FIELD = 'spec.connection.kubeconfig';
+import { ClusterRecords } from './cluster-records';
+import { memberRoleCondition } from '../credentials/member-role-condition';
 
 /** Share of the progress bar each check takes (10 checks, 5-65 %). */
 const checkPercent = (index: number) => 5 + index * 6;
@@ -45,42 +55,32 @@ export class ImportService {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
   ) {}
 
-  async run(payload: ClusterImportPayload, context?: JobContext): Promise<void> {
-    const cluster = await this.records.find(payload.name);
-    if (!cluster || cluster.metadata.uid !== payload.uid || cluster.metadata.deletionTimestamp) return; // gone, replaced, or being removed
-    if (cluster.spec.connection.type !== ConnectionType.Direct) return; // agent (proxy) connections import themselves
-    const job = new JobRecorder(this.jobs, context, 'import', payload.name, payload.uid, (e) =>
-      this.runtime.logger.warn({ cluster: payload.name, err: e instanceof Error ? e.message : String(e) }, 'reporting import progress failed'),
-    );
-    try {
-      await this.importCluster(cluster, job);
-    } catch (error) {
-      if (error instanceof FlotillaError) return this.fail(cluster, job, error);
-      // Transient (registry or member hiccup): BullMQ retries; the last attempt records the failure.
-      const attempts = JOBS[JobName.ClusterImport].attempts;
-      if ((context?.attempt ?? attempts) < attempts) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      await this.fail(cluster, job, new FlotillaError(ErrorReason.ServiceUnavailable, `${FIELD}: the import gave up after ${attempts} attempts: ${message}; fix the cause, then delete the cluster and create it again`));
-    }
+  private readonly job: ClusterJob = {
+    type: 'import',
+    queueJob: JobName.ClusterImport,
+    // Not while being removed; agent (proxy) connections import themselves.
+    applies: (cluster) => !cluster.metadata.deletionTimestamp && cluster.spec.connection.type === ConnectionType.Direct,
+    steps: (cluster, job) => this.importCluster(cluster, job),
+    failed: (error, cluster, job, attempts) => this.failed(error, cluster, job, attempts),
+  };
+
+  run(payload: ClusterImportPayload, context?: JobContext): Promise<void> {
+    return runClusterJob({ findCluster: (name) => this.records.find(name), reports: this.jobs, logger: this.runtime.logger }, this.job, payload, context);
+  }
+
+  private async failed(error: unknown, cluster: Cluster, job: JobRecorder, attempts: JobAttempts): Promise<void> {
+    if (error instanceof FlotillaError) return this.fail(cluster, job, error);
+    // Transient (registry or member hiccup): BullMQ retries; the last attempt records the failure.
+    if (!attempts.last) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    await this.fail(cluster, job, new FlotillaError(ErrorReason.ServiceUnavailable, `${KUBECONFIG_FIELD}: the import gave up after ${attempts.max} attempts: ${message}; fix the cause, then delete the cluster and create it again`));
   }
 
   private async importCluster(cluster: Cluster, job: JobRecorder): Promise<void> {
     const name = cluster.metadata.name;
-    const annotations = cluster.metadata.annotations ?? {};
     const { kubeconfig } = await this.records.credentials(name);
-    const wantsServiceAccount = annotations[ImportAnnotations.credentials] === SERVICE_ACCOUNT_CREDENTIALS;
-    const options = {
-      name,
-      kubeconfig,
-      context: annotations[ImportAnnotations.context] || undefined,
-      allowInsecureSkipTlsVerify: annotations[ImportAnnotations.allowInsecureSkipTlsVerify] === 'true',
-      allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL,
-      serverAllowList: this.config.FLOTILLA_SERVER_ALLOW_LIST,
-      connectTimeoutMs: this.config.IMPORT_CONNECT_TIMEOUT_MS,
-      hostId: this.config.FLOTILLA_HOST_ID,
-      needServiceAccount: wantsServiceAccount,
-      skipNameCheck: true,
-    };
+    const options = { ...importCheckOptions(cluster, this.config, kubeconfig), skipNameCheck: true };
+    const wantsServiceAccount = options.needServiceAccount === true;
     const facts = await runImportChecks(
       options,
       { clusterWithUid: (u, except) => this.records.clusterWithMemberUid(u, except), nameTaken: async () => false },
@@ -99,34 +99,56 @@ export class ImportService {
   private async finishImport(cluster: Cluster, job: JobRecorder, facts: MemberFacts, opened: MemberClient[], wantsServiceAccount: boolean): Promise<void> {
     const name = cluster.metadata.name;
     const uid = cluster.metadata.uid!;
-    let client = new MemberClient(facts.resolved, this.config.IMPORT_CONNECT_TIMEOUT_MS, this.config.FLOTILLA_SERVER_ALLOW_LIST);
+    let client = new MemberClient(facts.resolved, this.config.IMPORT_CONNECT_TIMEOUT_MS, { policy: memberPolicyOf(this.config) });
     opened.push(client);
     await job.step('DetectProvider', 70);
     const { adapter, detected } = await this.providers.pick({ facts, client }, cluster.spec.provider);
     const description = adapter.describe({ facts, client });
     for (const w of description.warnings) job.warn(w);
     if (detected !== adapter.name) job.warn(`spec.provider "${adapter.name}" overrides the detected provider "${detected}"`);
+    for (const w of facts.warnings ?? []) job.warn(w);
 
     let storedKubeconfig: string | undefined;
     let resolved = facts.resolved;
+    const memberRole = memberRoleChoice(cluster.metadata.annotations);
+    let created: MemberObject[] = [];
+    let owner: OwnerReference | undefined;
     if (wantsServiceAccount) {
-      await job.step('RetrieveLastingKubeconfig', 75, 'creating ServiceAccount flotilla-system/flotilla-host, its ClusterRoleBinding and a token Secret');
-      storedKubeconfig = await createServiceAccountKubeconfig(client, facts.resolved, name, this.config.IMPORT_CONNECT_TIMEOUT_MS);
+      await job.step(
+        'RetrieveLastingKubeconfig',
+        75,
+        `creating ServiceAccount flotilla-system/flotilla-host bound to ClusterRole flotilla:host${memberRole === 'cluster-admin' ? ' and cluster-admin (by choice)' : ''}, and a short-lived token (TokenRequest)`,
+      );
+      const setup = await createServiceAccountKubeconfig(client, facts.resolved, name, {
+        timeoutMs: this.config.IMPORT_CONNECT_TIMEOUT_MS,
+        tokenTtlSeconds: this.config.FLOTILLA_MEMBER_TOKEN_TTL_SECONDS,
+        memberRole,
+      });
+      storedKubeconfig = setup.kubeconfig;
+      created = setup.objects;
+      owner = setup.owner;
       resolved = parseKubeconfig(storedKubeconfig);
-      client = await this.verifySameMember(resolved, facts);
+      // The new credential must work and reach the same member; until its token is accepted, retry.
+      client = new MemberClient(resolved, this.config.IMPORT_CONNECT_TIMEOUT_MS, { policy: memberPolicyOf(this.config) });
       opened.push(client);
-    } else if (adapter.prefersServiceAccount({ facts, client })) {
-      job.warn(`${adapter.name} tokens are short-lived: set annotation ${ImportAnnotations.credentials}=${SERVICE_ACCOUNT_CREDENTIALS} to have Flotilla store a lasting service-account kubeconfig instead`);
+      await expectSameMember(client, facts.kubeSystemUid, name, 'the service-account kubeconfig');
+    } else {
+      if (adapter.prefersServiceAccount({ facts, client })) {
+        job.warn(`${adapter.name} tokens are short-lived: set annotation ${ImportAnnotations.credentials}=${SERVICE_ACCOUNT_CREDENTIALS} to have Flotilla store a lasting service-account kubeconfig instead`);
+      }
+      if ((cluster.metadata.annotations ?? {})[MEMBER_ROLE_ANNOTATION]) {
+        job.warn(`annotation ${MEMBER_ROLE_ANNOTATION} applies only with ${ImportAnnotations.credentials}=${SERVICE_ACCOUNT_CREDENTIALS}: ignored; the kubeconfig's own rights are used`);
+      }
     }
 
     await job.step('WriteMarker', 85, 'ConfigMap flotilla-system/flotilla-host');
-    await writeMarker(client, { hostId: this.config.FLOTILLA_HOST_ID, clusterName: name, clusterUid: uid }, this.config.IMPORT_CONNECT_TIMEOUT_MS);
+    await writeMarker(client, { hostId: this.config.FLOTILLA_HOST_ID, clusterName: name, clusterUid: uid, objects: created, ...(owner ? { owner } : {}) }, this.config.IMPORT_CONNECT_TIMEOUT_MS);
 
     await job.step('Record', 92);
+    if (storedKubeconfig) await this.records.storeKubeconfig(name, uid, storedKubeconfig);
     const updated = await this.records.update(name, uid, (c) => {
       c.metadata.labels = { ...(c.metadata.labels ?? {}), [MEMBER_UID_LABEL]: facts.kubeSystemUid };
       if (!c.spec.provider) c.spec.provider = adapter.name;
-      if (storedKubeconfig) c.spec.connection = { ...c.spec.connection, kubeconfig: storedKubeconfig };
       return c;
     });
     if (!updated || updated.metadata.deletionTimestamp) {
@@ -137,6 +159,7 @@ export class ImportService {
       { type: ClusterConditionType.Initialized, status: 'True', reason: 'Imported', message: `imported as a ${adapter.name} cluster` },
       { type: ClusterConditionType.Ready, status: 'True', reason: 'ClusterReady', message: 'the cluster answered every import check' },
       kubeconfigCertCondition(resolved),
+      ...(wantsServiceAccount ? [memberRoleCondition(memberRole)] : []),
     ];
     await this.records.setStatus(name, {
       ...(updated.status ?? {}),
@@ -150,20 +173,8 @@ export class ImportService {
     await job.finish('Succeeded', `imported as a ${adapter.name} cluster (${facts.gitVersion}, ${facts.nodes.length} nodes)`);
   }
 
-  /** The new credential must work and reach the same member (same kube-system UID). */
-  private async verifySameMember(resolved: MemberFacts['resolved'], facts: MemberFacts): Promise<MemberClient> {
-    const client = new MemberClient(resolved, this.config.IMPORT_CONNECT_TIMEOUT_MS, this.config.FLOTILLA_SERVER_ALLOW_LIST);
-    const ns = await client.request('GET', '/api/v1/namespaces/kube-system');
-    const uid = (ns.body as { metadata?: { uid?: string } }).metadata?.uid;
-    if (ns.status !== 200 || uid !== facts.kubeSystemUid) {
-      client.close();
-      throw new Error(`the service-account kubeconfig does not work yet (${ns.status}); retrying`);
-    }
-    return client;
-  }
-
   private async fail(cluster: Cluster, job: JobRecorder, error: FlotillaError): Promise<void> {
-    const field = error.details.causes?.[0]?.field ?? 'spec.connection.kubeconfig';
+    const field = error.details.causes?.[0]?.field ?? KUBECONFIG_FIELD;
     const check = IMPORT_CHECKS.find((c) => error.message.includes(`${c}:`));
     const reason = check ? `${check}Failed` : error.reason === 'Invalid' ? 'KubeconfigRefused' : 'ImportFailed';
     await job.finish('Failed', error.message);

@@ -1,7 +1,7 @@
 import type { ImportJob, ImportJobOrphan, ImportJobState, ImportJobType } from '@flotilla/domain';
 import { CLUSTER_API_VERSION, IMPORT_JOB_KIND, importJobName } from '@flotilla/domain';
 import type { JobContext } from '@flotilla/queue';
-import type { ImportJobsClient } from '@flotilla/service-kit';
+import type { ImportJobsClient } from '@flotilla/clients';
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 

@@ -1,26 +1,37 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Cluster, ConnectionType, ImportAnnotations, ImportJobOrphan, UNBIND_FINALIZER, importJobName } from '@flotilla/domain';
+import { Cluster, ConnectionType, ImportAnnotations, ImportJobOrphan, SERVICE_ACCOUNT_CREDENTIALS, UNBIND_FINALIZER, importJobName } from '@flotilla/domain';
 import {
   CLUSTER_ROLE_BINDING_NAME,
   MARKER_NAME,
   MARKER_NAMESPACE,
   MemberClient,
+  POSSIBLE_OBJECTS,
   MemberUnavailableError,
+  importCheckOptions,
   parseKubeconfig,
   removeFromMember,
 } from '@flotilla/kube';
-import { JOBS, JobName } from '@flotilla/queue';
+import { JobName } from '@flotilla/queue';
 import type { ClusterRemovePayload, JobContext } from '@flotilla/queue';
-import { CONFIG, IMPORT_JOBS_CLIENT, ImportJobsClient, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { IMPORT_JOBS_CLIENT, ImportJobsClient } from '@flotilla/clients';
+import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { ProviderImportConfig } from '../config';
 import { ClusterRecords } from '../import/cluster-records';
+import { ClusterJob, runClusterJob } from '../jobs/cluster-job';
 import { JobRecorder } from '../jobs/job-recorder';
 
 /** Steps of the import job that write to the member (see ImportService). */
 const MEMBER_WRITING_STEPS = ['RetrieveLastingKubeconfig', 'WriteMarker'];
 
-/** Everything Flotilla may have put in a member, reported when the member cannot be cleaned. */
-function everythingLeft(reason: string): ImportJobOrphan[] {
+/**
+ * Everything Flotilla may have put in a member, reported when the member cannot be cleaned: the
+ * marker, its namespace and the cluster-admin binding of earlier imports; on the service-account
+ * path also the identity and its member role (ADR 0029).
+ */
+function everythingLeft(cluster: Cluster, reason: string): ImportJobOrphan[] {
+  if ((cluster.metadata.annotations ?? {})[ImportAnnotations.credentials] === SERVICE_ACCOUNT_CREDENTIALS) {
+    return POSSIBLE_OBJECTS.map((o) => ({ kind: o.kind, ...(o.namespace ? { namespace: o.namespace } : {}), name: o.name, reason }));
+  }
   return [
     { kind: 'ConfigMap', namespace: MARKER_NAMESPACE, name: MARKER_NAME, reason },
     { kind: 'Namespace', name: MARKER_NAMESPACE, reason },
@@ -42,26 +53,27 @@ export class RemovalService {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
   ) {}
 
-  async run(payload: ClusterRemovePayload, context?: JobContext): Promise<void> {
-    const cluster = await this.records.find(payload.name);
-    if (!cluster || cluster.metadata.uid !== payload.uid || !cluster.metadata.deletionTimestamp) return;
-    if (!(cluster.metadata.finalizers ?? []).includes(UNBIND_FINALIZER)) return;
-    const job = new JobRecorder(this.jobs, context, 'remove', payload.name, payload.uid, (e) =>
-      this.runtime.logger.warn({ cluster: payload.name, err: e instanceof Error ? e.message : String(e) }, 'reporting removal progress failed'),
-    );
-    try {
-      await this.unbind(payload, cluster, job);
-    } catch (error) {
+  private readonly job: ClusterJob = {
+    type: 'remove',
+    queueJob: JobName.ClusterRemove,
+    // Only a cluster marked for deletion that still holds the unbind finalizer.
+    applies: (cluster) => !!cluster.metadata.deletionTimestamp && (cluster.metadata.finalizers ?? []).includes(UNBIND_FINALIZER),
+    steps: (cluster, job) => this.unbind(cluster, job),
+    failed: async (error, _cluster, job, attempts) => {
       // BullMQ retries (every step is idempotent); the last attempt says why the cluster stays marked.
-      const attempts = JOBS[JobName.ClusterRemove].attempts;
-      if ((context?.attempt ?? attempts) >= attempts) {
-        await job.finish('Failed', `removal gave up after ${attempts} attempts: ${error instanceof Error ? error.message : String(error)}; the cluster stays marked for deletion: fix the cause, then retry the failed cluster.remove job, or remove the finalizer cluster.flotilla.io/unbind by hand (what is in the member then stays there)`);
+      if (attempts.last) {
+        await job.finish('Failed', `removal gave up after ${attempts.max} attempts: ${error instanceof Error ? error.message : String(error)}; the cluster stays marked for deletion: fix the cause, then retry the failed cluster.remove job, or remove the finalizer cluster.flotilla.io/unbind by hand (what is in the member then stays there)`);
       }
       throw error;
-    }
+    },
+  };
+
+  run(payload: ClusterRemovePayload, context?: JobContext): Promise<void> {
+    return runClusterJob({ findCluster: (name) => this.records.find(name), reports: this.jobs, logger: this.runtime.logger }, this.job, payload, context);
   }
 
-  private async unbind(payload: ClusterRemovePayload, cluster: Cluster, job: JobRecorder): Promise<void> {
+  private async unbind(cluster: Cluster, job: JobRecorder): Promise<void> {
+    const { name, uid } = cluster.metadata;
     await job.step('StopProbesAndSyncs', 10, 'the cluster carries a deletionTimestamp: probes and syncs skip it from now on');
 
     await job.step('CleanMember', 20);
@@ -74,7 +86,7 @@ export class RemovalService {
 
     await job.step('DeleteCredentials', 80, 'the credentials are deleted with the record (same transaction, ON DELETE CASCADE)');
     await job.step('RemoveRecord', 90);
-    await this.records.update(payload.name, payload.uid, (c) => {
+    await this.records.update(name, uid!, (c) => {
       c.metadata.finalizers = (c.metadata.finalizers ?? []).filter((f) => f !== UNBIND_FINALIZER);
       return c;
     });
@@ -105,18 +117,10 @@ export class RemovalService {
     if (!kubeconfig) return [];
     let client: MemberClient;
     try {
-      const annotations = cluster.metadata.annotations ?? {};
-      client = new MemberClient(
-        parseKubeconfig(kubeconfig, {
-          context: annotations[ImportAnnotations.context] || undefined,
-          allowInsecureSkipTlsVerify: annotations[ImportAnnotations.allowInsecureSkipTlsVerify] === 'true',
-          allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL,
-        }),
-        Math.min(this.config.IMPORT_CONNECT_TIMEOUT_MS, 5_000),
-        this.config.FLOTILLA_SERVER_ALLOW_LIST,
-      );
+      const { context, allowInsecureSkipTlsVerify, allowProxyUrl, policy } = importCheckOptions(cluster, this.config, kubeconfig);
+      client = new MemberClient(parseKubeconfig(kubeconfig, { context, allowInsecureSkipTlsVerify, allowProxyUrl }), Math.min(this.config.IMPORT_CONNECT_TIMEOUT_MS, 5_000), { policy });
     } catch {
-      return everythingLeft('the stored kubeconfig is unusable, so the member could not be cleaned');
+      return everythingLeft(cluster, 'the stored kubeconfig is unusable, so the member could not be cleaned');
     }
     try {
       return await this.cleanReachable(cluster, client, job);
@@ -137,7 +141,7 @@ export class RemovalService {
         const waited = Date.now() - deletedAt;
         if (forced || waited >= this.config.REMOVAL_UNREACHABLE_BOUND_MS) {
           const why = forced ? 'removal was forced while the member was unreachable' : `the member stayed unreachable for ${Math.round(waited / 1000)} s (bound ${this.config.REMOVAL_UNREACHABLE_BOUND_MS / 1000} s)`;
-          return everythingLeft(`${why}: ${error.message}`);
+          return everythingLeft(cluster, `${why}: ${error.message}`);
         }
         if (attempt === 1) await job.step('CleanMember', 30, `the member does not answer (${error.message}); retrying until the bound`);
         await new Promise((r) => setTimeout(r, 500));

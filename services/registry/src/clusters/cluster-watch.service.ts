@@ -1,6 +1,6 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { Observable, Subscriber } from 'rxjs';
+import { Observable, Subscriber, concatMap } from 'rxjs';
 import {
   CLUSTER_API_VERSION,
   CLUSTER_KIND,
@@ -15,10 +15,12 @@ import {
   parseLabelSelector,
 } from '@flotilla/domain';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
-import { ClusterChangeEntity } from './cluster.entity';
-import { CHANGE_LISTENER, ChangeListener } from './change-listener';
-import { toCluster } from './cluster.mapper';
-import { ClustersRepository } from './clusters.repository';
+import { ChangeListener } from '../infrastructure/change-listener';
+import { PruneScheduler } from '../infrastructure/prune-scheduler';
+import { CHANGE_LISTENER } from '../infrastructure/tokens';
+import { LastProbeTimes } from '../probe-times/last-probe-times';
+import { ClusterChange, ClusterChangesRepository } from './store/cluster-changes.repository';
+import { ClustersRepository } from './store/clusters.repository';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
@@ -39,7 +41,11 @@ export interface WatchTuning {
   pollMs: number;
   bookmarkMs: number;
   ringSize: number;
+  /** How long the change log keeps changes a watch can resume from (at least the newest 1000 stay). */
+  retentionSeconds: number;
 }
+
+const KEEP_AT_LEAST = 1000;
 
 const BATCH = 500;
 const SERVER_RV = /^[0-9]{1,19}$/;
@@ -60,9 +66,9 @@ interface Watcher {
  * the retained log gets Expired (410), as the Kubernetes API server answers.
  */
 @Injectable()
-export class ClusterWatchService implements OnApplicationBootstrap {
+export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap {
   private head = 0n;
-  private ring: ClusterChangeEntity[] = [];
+  private ring: ClusterChange[] = [];
   private readonly watchers = new Set<Watcher>();
   private pumping?: Promise<void>;
   private pumpAgain = false;
@@ -70,12 +76,19 @@ export class ClusterWatchService implements OnApplicationBootstrap {
   private closed = false;
 
   constructor(
-    private readonly repo: ClustersRepository,
+    private readonly changes: ClusterChangesRepository,
+    private readonly clusters: ClustersRepository,
+    private readonly probeTimes: LastProbeTimes,
+    private readonly prune: PruneScheduler,
     @Inject(CHANGE_LISTENER) private readonly listener: ChangeListener,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(WATCH_TUNING) private readonly tuning: WatchTuning,
   ) {
     runtime.shutdown.onDrain('cluster-watchers', async () => this.closeAll());
+  }
+
+  onModuleInit(): void {
+    this.prune.register('cluster-changes', () => this.changes.prune(this.tuning.retentionSeconds, KEEP_AT_LEAST));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -88,7 +101,7 @@ export class ClusterWatchService implements OnApplicationBootstrap {
         this.set(watchers.size);
       },
     });
-    this.head = BigInt(await this.repo.currentResourceVersion());
+    this.head = BigInt(await this.changes.currentResourceVersion());
     this.listener.onChange(() => this.pump());
     this.timer = setInterval(() => this.pump(), this.tuning.pollMs);
     this.timer.unref();
@@ -98,7 +111,17 @@ export class ClusterWatchService implements OnApplicationBootstrap {
     return this.watchers.size;
   }
 
+  /**
+   * Committed changes matching the options, in order. Each event's object carries its cluster's
+   * last probe time (bookmarks and deletions have none).
+   */
   watch(options: WatchOptions): Observable<ClusterWatchEvent> {
+    return this.follow(options).pipe(
+      concatMap(async (e) => (e.type === 'BOOKMARK' || e.type === 'DELETED' ? e : { type: e.type, object: (await this.probeTimes.attach([e.object]))[0]! })),
+    );
+  }
+
+  private follow(options: WatchOptions): Observable<ClusterWatchEvent> {
     return new Observable<ClusterWatchEvent>((out) => {
       let watcher: Watcher | undefined;
       let cancelled = false;
@@ -123,11 +146,11 @@ export class ClusterWatchService implements OnApplicationBootstrap {
     let position: bigint;
     if (rv === '' || rv === '0') {
       // Start with the current state as ADDED events, then follow from that point.
-      const page = await this.repo.currentResourceVersion();
+      const page = await this.changes.currentResourceVersion();
       position = BigInt(page);
-      const { items } = await this.repo.list({ labels, fields });
-      for (const entity of items) {
-        out.next({ type: 'ADDED', object: toCluster(entity) });
+      const { items } = await this.clusters.list({ labels, fields });
+      for (const cluster of items) {
+        out.next({ type: 'ADDED', object: cluster });
       }
     } else {
       if (!SERVER_RV.test(rv)) {
@@ -136,7 +159,7 @@ export class ClusterWatchService implements OnApplicationBootstrap {
         });
       }
       position = BigInt(rv);
-      const oldest = await this.repo.oldestResumableVersion();
+      const oldest = await this.changes.oldestResumableVersion();
       const floor = oldest !== undefined ? BigInt(oldest) : this.head;
       if (position < floor) throw ClusterErrors.watchExpired(rv);
       await this.pumpNow();
@@ -167,15 +190,14 @@ export class ClusterWatchService implements OnApplicationBootstrap {
     this.watchers.delete(w);
   }
 
-  private matches(w: Watcher, change: ClusterChangeEntity): boolean {
-    const object = change.object as unknown as Cluster;
-    if (!matchesLabels(w.labels, object.metadata.labels)) return false;
+  private matches(w: Watcher, change: ClusterChange): boolean {
+    if (!matchesLabels(w.labels, change.object.metadata.labels)) return false;
     return w.fields.every((f) => (f.operator === 'In' ? change.name === f.value : change.name !== f.value));
   }
 
-  private emit(w: Watcher, change: ClusterChangeEntity): void {
+  private emit(w: Watcher, change: ClusterChange): void {
     w.position = BigInt(change.resourceVersion);
-    if (this.matches(w, change)) w.out.next({ type: change.type, object: change.object as unknown as Cluster });
+    if (this.matches(w, change)) w.out.next({ type: change.type, object: change.object });
   }
 
   /** Sends a watcher what it has not seen: from the ring when it is close, else from the database. */
@@ -186,7 +208,7 @@ export class ClusterWatchService implements OnApplicationBootstrap {
       w.catchingUp = true;
       try {
         while (this.watchers.has(w)) {
-          const rows = await this.repo.changesAfter(w.position.toString(), BATCH);
+          const rows = await this.changes.changesAfter(w.position.toString(), BATCH);
           for (const row of rows) this.emit(w, row);
           if (rows.length < BATCH) break;
         }
@@ -220,7 +242,7 @@ export class ClusterWatchService implements OnApplicationBootstrap {
 
   private async pumpNow(): Promise<void> {
     for (;;) {
-      const rows = await this.repo.changesAfter(this.head.toString(), BATCH);
+      const rows = await this.changes.changesAfter(this.head.toString(), BATCH);
       for (const row of rows) {
         const rv = BigInt(row.resourceVersion);
         if (rv <= this.head) continue;

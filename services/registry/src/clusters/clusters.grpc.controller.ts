@@ -1,25 +1,29 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import { Observable, concatMap } from 'rxjs';
+import { Observable, map } from 'rxjs';
 import { clusterFromProto, clusterToProto, registryV1, statusFromProto } from '@flotilla/contracts';
+import { callerIdentityOf } from '@flotilla/service-kit';
 import { ClusterWatchService } from './cluster-watch.service';
-import { ClustersService } from './clusters.service';
-import { INTERNAL_TOKEN_CHECK, InternalTokenCheck } from './internal-token';
+import { credentialWriterOf } from './credential-door';
+import { ClusterPage, ClustersService } from './clusters.service';
 
 const S = registryV1.REGISTRY_SERVICE_NAME;
-const asList = (p: Awaited<ReturnType<ClustersService['list']>>): registryV1.ClusterList => ({
+const asList = (p: ClusterPage): registryV1.ClusterList => ({
   metadata: { resourceVersion: p.resourceVersion, continue: p.continueToken ?? '', ...(p.remainingItemCount !== undefined ? { remainingItemCount: String(p.remainingItemCount) } : {}) },
   items: p.items.map((c) => clusterToProto(c)),
 });
 
-/** flotilla.registry.v1.RegistryService: maps messages in and out; the service holds the rules. */
+/**
+ * flotilla.registry.v1.RegistryService, the cluster methods: maps messages in and out; the
+ * service holds the rules. GetClusterCredentials and RecordProbeTimes are served by the
+ * credentials and probe-times modules.
+ */
 @Controller()
-export class ClustersGrpcController implements registryV1.RegistryServiceController {
+export class ClustersGrpcController implements Omit<registryV1.RegistryServiceController, 'getClusterCredentials' | 'recordProbeTimes'> {
   constructor(
     private readonly clusters: ClustersService,
     private readonly watcher: ClusterWatchService,
-    @Inject(INTERNAL_TOKEN_CHECK) private readonly internalToken: InternalTokenCheck,
   ) {}
 
   @GrpcMethod(S, 'GetCluster')
@@ -38,13 +42,13 @@ export class ClustersGrpcController implements registryV1.RegistryServiceControl
   }
 
   @GrpcMethod(S, 'UpdateCluster')
-  async updateCluster(r: registryV1.UpdateClusterRequest): Promise<registryV1.Cluster> {
-    return clusterToProto(await this.clusters.update(clusterFromProto(r.cluster ?? {}, true), r.dryRun ?? false));
+  async updateCluster(r: registryV1.UpdateClusterRequest, metadata?: Metadata): Promise<registryV1.Cluster> {
+    return clusterToProto(await this.clusters.update(clusterFromProto(r.cluster ?? {}, true), r.dryRun ?? false, credentialWriterOf(callerIdentityOf(metadata))));
   }
 
   @GrpcMethod(S, 'PatchCluster')
-  async patchCluster(r: registryV1.PatchClusterRequest): Promise<registryV1.Cluster> {
-    return clusterToProto(await this.clusters.patch(r.name ?? '', r.patchType ?? '', r.patch ?? '', r.dryRun ?? false));
+  async patchCluster(r: registryV1.PatchClusterRequest, metadata?: Metadata): Promise<registryV1.Cluster> {
+    return clusterToProto(await this.clusters.patch(r.name ?? '', r.patchType ?? '', r.patch ?? '', r.dryRun ?? false, credentialWriterOf(callerIdentityOf(metadata))));
   }
 
   @GrpcMethod(S, 'DeleteCluster')
@@ -62,25 +66,6 @@ export class ClustersGrpcController implements registryV1.RegistryServiceControl
   watchClusters(r: registryV1.WatchClustersRequest): Observable<registryV1.WatchEvent> {
     return this.watcher
       .watch({ resourceVersion: r.resourceVersion, labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, allowBookmarks: r.allowBookmarks })
-      .pipe(
-        // In order: each event's object gets its cluster's last probe time (bookmarks and deletions have none).
-        concatMap(async (e) => {
-          const object = e.type === 'BOOKMARK' || e.type === 'DELETED' ? e.object : (await this.clusters.withProbeTimes([e.object]))[0]!;
-          return { type: e.type, object: clusterToProto(object) };
-        }),
-      );
-  }
-
-  @GrpcMethod(S, 'RecordProbeTimes')
-  async recordProbeTimes(r: registryV1.RecordProbeTimesRequest, metadata?: Metadata): Promise<registryV1.RecordProbeTimesResponse> {
-    this.internalToken.assert(metadata);
-    return { recorded: await this.clusters.recordProbeTimes((r.entries ?? []).map((e) => ({ name: e.name ?? '', time: e.time ?? '' }))) };
-  }
-
-  @GrpcMethod(S, 'GetClusterCredentials')
-  async getClusterCredentials(r: registryV1.GetClusterCredentialsRequest, metadata?: Metadata): Promise<registryV1.ClusterCredentials> {
-    this.internalToken.assert(metadata);
-    const { cluster, credentials, keyId } = await this.clusters.credentials(r.name ?? '');
-    return { name: cluster.metadata.name, uid: cluster.metadata.uid ?? '', kubeconfig: credentials.kubeconfig ?? '', token: credentials.token ?? '', keyId };
+      .pipe(map((e) => ({ type: e.type, object: clusterToProto(e.object) })));
   }
 }

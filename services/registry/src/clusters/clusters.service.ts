@@ -2,33 +2,41 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
+  CLUSTER_API_VERSION,
+  CLUSTER_KIND,
   Cluster,
   ClusterConditionType,
-  ClusterCondition,
   ClusterCredentials,
   ClusterErrors,
   ClusterStatus,
-  ConditionStatus,
   ErrorReason,
   FlotillaError,
+  ObjectMeta,
   PatchType,
   UNBIND_FINALIZER,
   applyJsonPatch,
   applyMergePatch,
+  credentialSecrets,
   parseFieldSelector,
   parseLabelSelector,
+  scrubCredentialsFromMetadata,
   setCondition,
   splitCredentials,
   validateClusterInput,
 } from '@flotilla/domain';
-import { SecretBox } from '@flotilla/persistence';
+import { Transaction, UnitOfWork } from '@flotilla/persistence';
 import { JOBS, JobName, parsePayload } from '@flotilla/queue';
-import { ClusterEntity, CredentialKind } from './cluster.entity';
-import { toCluster } from './cluster.mapper';
-import { ClustersRepository, ClustersTransaction, isUniqueViolation } from './clusters.repository';
-import { ProbeTimesRepository } from './probe-times.repository';
-
-export const SECRET_BOX = Symbol('registry.secret-box');
+import { CredentialVault } from '../credentials/credential-vault';
+import { Clock } from '../infrastructure/clock';
+import { CLOCK } from '../infrastructure/tokens';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { LastProbeTimes } from '../probe-times/last-probe-times';
+import { nextStatus, validateStatus } from './cluster-status';
+import { decodeContinue, encodeContinue } from './continue-token';
+import { CredentialWriter, changedCredentialFields, credentialChangeRefused } from './credential-door';
+import { ClusterChangesRepository } from './store/cluster-changes.repository';
+import { ClustersRepository } from './store/clusters.repository';
+import { ParseLimitError, parseJsonBounded } from '@flotilla/parsing';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -51,96 +59,40 @@ export interface DeleteOutcome {
 
 const SUPPORTED_FIELDS = ['metadata.name'];
 const MAX_LIMIT = 1000;
-const CONDITION_STATUSES: ConditionStatus[] = ['True', 'False', 'Unknown'];
 
-interface ContinueToken {
-  v: 1;
-  after: string;
-  rv: string;
+/** Record times have second precision, as Kubernetes shows them. */
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Metadata as the API shows it: empty labels, annotations and finalizers are left out. */
+function shownMetadata(m: ObjectMeta): ObjectMeta {
+  const out: ObjectMeta = { ...m };
+  if (!out.labels || Object.keys(out.labels).length === 0) delete out.labels;
+  if (!out.annotations || Object.keys(out.annotations).length === 0) delete out.annotations;
+  if (!out.finalizers || out.finalizers.length === 0) delete out.finalizers;
+  if (!out.deletionTimestamp) delete out.deletionTimestamp;
+  return out;
 }
 
-function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify(token), 'utf8').toString('base64url');
-}
-
-function decodeContinue(raw: string): ContinueToken {
-  try {
-    const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as ContinueToken;
-    if (parsed.v === 1 && typeof parsed.after === 'string' && typeof parsed.rv === 'string') return parsed;
-  } catch {
-    // fall through
-  }
-  throw new FlotillaError(ErrorReason.BadRequest, 'invalid continue token: pass the metadata.continue value of the previous page unchanged', {
-    causes: [{ reason: 'FieldValueInvalid', field: 'continue', message: 'not a continue token issued by this server' }],
-  });
-}
-
-const MAX_PROBE_TIMES = 10_000;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
-const credentialAad = (uid: string, kind: CredentialKind) => `cluster/${uid}/${kind}`;
-
-/** The system of record for clusters: every rule of how they are written lives here. */
+/**
+ * The rules of how clusters are written: create, replace, patch, delete with finalizers, status.
+ * Every write is one unit of work: the record, its credentials, its change-log row and its job.
+ */
 @Injectable()
 export class ClustersService {
   constructor(
-    private readonly repo: ClustersRepository,
-    @Inject(SECRET_BOX) private readonly secrets: SecretBox,
-    private readonly probeTimes: ProbeTimesRepository,
+    private readonly uow: UnitOfWork,
+    private readonly clusters: ClustersRepository,
+    private readonly changes: ClusterChangesRepository,
+    private readonly vault: CredentialVault,
+    private readonly outbox: OutboxRepository,
+    private readonly probeTimes: LastProbeTimes,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async get(name: string): Promise<Cluster> {
-    const entity = await this.repo.findByName(name);
-    if (!entity) throw ClusterErrors.notFound(name);
-    return (await this.withProbeTimes([toCluster(entity)]))[0]!;
-  }
-
-  /**
-   * Adds status.lastProbeTime from the probe-time store. Best effort: when that store cannot be
-   * read, the clusters are returned without it rather than not at all.
-   */
-  async withProbeTimes(clusters: Cluster[]): Promise<Cluster[]> {
-    const times = await this.probeTimes.read(clusters.map((c) => c.metadata.name)).catch(() => new Map<string, string>());
-    if (times.size === 0) return clusters;
-    return clusters.map((c) => {
-      const t = times.get(c.metadata.name);
-      return t ? { ...c, status: { ...c.status, lastProbeTime: t } } : c;
-    });
-  }
-
-  /** Drops probe times of clusters that no longer exist (removed through a path that could not forget them). */
-  async pruneProbeTimes(): Promise<number> {
-    const names = await this.probeTimes.names();
-    const existing = await this.repo.existingNames(names);
-    const gone = names.filter((n) => !existing.has(n));
-    await this.probeTimes.forget(...gone);
-    return gone.length;
-  }
-
-  /** Last probe times from the health probe (internal). Names of clusters that do not exist are skipped. */
-  async recordProbeTimes(entries: { name: string; time: string }[]): Promise<number> {
-    if (entries.length > MAX_PROBE_TIMES) {
-      throw new FlotillaError(ErrorReason.BadRequest, `at most ${MAX_PROBE_TIMES} probe times per call; send them in batches`, {
-        causes: [{ reason: 'FieldValueTooLong', field: 'entries', message: `must have at most ${MAX_PROBE_TIMES} items` }],
-      });
-    }
-    const causes: { reason: string; field: string; message: string }[] = [];
-    entries.forEach((e, i) => {
-      if (!e.name || e.name.length > 253) causes.push({ reason: 'FieldValueInvalid', field: `entries[${i}].name`, message: 'must be a cluster name (1-253 characters)' });
-      if (!RFC3339.test(e.time) || Number.isNaN(Date.parse(e.time))) {
-        causes.push({ reason: 'FieldValueInvalid', field: `entries[${i}].time`, message: 'must be an RFC 3339 time, e.g. 2026-11-24T10:00:00.000Z' });
-      }
-    });
-    if (causes.length > 0) throw new FlotillaError(ErrorReason.BadRequest, 'invalid probe times', { causes: causes.slice(0, 20) });
-    const latest = new Map<string, string>();
-    for (const e of entries) {
-      const seen = latest.get(e.name);
-      if (!seen || Date.parse(e.time) > Date.parse(seen)) latest.set(e.name, e.time);
-    }
-    const existing = await this.repo.existingNames([...latest.keys()]);
-    for (const name of [...latest.keys()]) if (!existing.has(name)) latest.delete(name);
-    await this.probeTimes.record(latest);
-    return latest.size;
+    const cluster = await this.clusters.findByName(name);
+    if (!cluster) throw ClusterErrors.notFound(name);
+    return (await this.probeTimes.attach([cluster]))[0]!;
   }
 
   async list(options: ListOptions): Promise<ClusterPage> {
@@ -153,11 +105,11 @@ export class ClustersService {
     }
     const limit = options.limit ? Math.min(options.limit, MAX_LIMIT) : undefined;
     const token = options.continueToken ? decodeContinue(options.continueToken) : undefined;
-    const resourceVersion = token?.rv ?? (await this.repo.currentResourceVersion());
-    const result = await this.repo.list({ labels, fields, limit, afterName: token?.after });
-    const page: ClusterPage = { resourceVersion, items: await this.withProbeTimes(result.items.map(toCluster)) };
+    const resourceVersion = token?.rv ?? (await this.changes.currentResourceVersion());
+    const result = await this.clusters.list({ labels, fields, limit, afterName: token?.after });
+    const page: ClusterPage = { resourceVersion, items: await this.probeTimes.attach(result.items) };
     if (result.hasMore) {
-      page.continueToken = encodeContinue({ v: 1, after: result.items[result.items.length - 1]!.name, rv: resourceVersion });
+      page.continueToken = encodeContinue({ v: 1, after: result.items[result.items.length - 1]!.metadata.name, rv: resourceVersion });
       page.remainingItemCount = result.remaining;
     }
     return page;
@@ -170,73 +122,76 @@ export class ClustersService {
   async create(input: Cluster, dryRun: boolean): Promise<Cluster> {
     const { cluster: valid } = validateClusterInput(input, 'create');
     const { cluster, credentials } = splitCredentials(valid);
-    const now = new Date();
+    // No credential in labels or annotations: stripped from structured values (last-applied-configuration), refused as values.
+    const { annotations } = scrubCredentialsFromMetadata(cluster.metadata.name, cluster.metadata.labels, cluster.metadata.annotations, credentialSecrets(credentials));
+    const now = this.clock.now();
     const status: ClusterStatus = {};
     status.conditions = setCondition(
       setCondition(undefined, { type: ClusterConditionType.Initialized, status: 'False', reason: 'Pending', message: 'waiting for the import job' }, now),
       { type: ClusterConditionType.Ready, status: 'Unknown', reason: 'Importing', message: 'the cluster has not been probed yet' },
       now,
     );
-    const entity = Object.assign(new ClusterEntity(), {
-      uid: randomUUID(),
-      name: cluster.metadata.name,
-      labels: cluster.metadata.labels ?? {},
-      annotations: cluster.metadata.annotations ?? {},
-      // DELETE unbinds: the removal job cleans the member, then takes this finalizer off.
-      finalizers: [...new Set([...(cluster.metadata.finalizers ?? []), UNBIND_FINALIZER])],
-      generation: '1',
-      creationTimestamp: new Date(Math.floor(now.getTime() / 1000) * 1000),
-      deletionTimestamp: null,
+    const name = cluster.metadata.name;
+    const draft: Cluster = {
+      apiVersion: CLUSTER_API_VERSION,
+      kind: CLUSTER_KIND,
+      metadata: shownMetadata({
+        name,
+        uid: randomUUID(),
+        resourceVersion: '',
+        generation: 1,
+        creationTimestamp: isoSeconds(now),
+        labels: cluster.metadata.labels,
+        annotations,
+        // DELETE unbinds: the removal job cleans the member, then takes this finalizer off.
+        finalizers: [...new Set([...(cluster.metadata.finalizers ?? []), UNBIND_FINALIZER])],
+      }),
       spec: cluster.spec,
       status,
-    });
+    };
     if (dryRun) {
-      if (await this.repo.findByName(entity.name)) throw ClusterErrors.alreadyExists(entity.name);
-      return toCluster({ ...entity, resourceVersion: '' } as ClusterEntity);
+      if (await this.clusters.findByName(name)) throw ClusterErrors.alreadyExists(name);
+      return draft;
     }
-    const importJob = JOBS[JobName.ClusterImport];
-    const payload = parsePayload(importJob.name, importJob.schema, { name: entity.name, uid: entity.uid });
-    try {
-      const created = await this.repo.transaction(async (tx) => {
-        entity.resourceVersion = await tx.nextResourceVersion();
-        await tx.insert(entity);
-        await this.writeCredentials(tx, entity.uid, credentials);
-        const shown = toCluster(entity);
-        await tx.appendChange('ADDED', entity.resourceVersion, entity.uid, entity.name, shown as unknown as Record<string, unknown>);
-        await tx.addJob(importJob.name, payload, importJob.idempotencyKey(payload));
-        return shown;
-      });
-      // A probe time left by an earlier cluster of the same name is not this one's.
-      await this.probeTimes.forget(created.metadata.name).catch(() => undefined);
-      return created;
-    } catch (error) {
-      if (isUniqueViolation(error)) throw ClusterErrors.alreadyExists(entity.name);
-      throw error;
-    }
+    const uid = draft.metadata.uid!;
+    const created = await this.uow.run(async (tx) => {
+      const stored = await this.clusters.insert(tx, { ...draft, metadata: { ...draft.metadata, resourceVersion: await this.changes.nextResourceVersion(tx) } });
+      await this.vault.store(tx, uid, credentials);
+      await this.changes.append(tx, 'ADDED', stored);
+      await this.enqueue(tx, JobName.ClusterImport, stored);
+      return stored;
+    });
+    // A probe time left by an earlier cluster of the same name is not this one's.
+    await this.probeTimes.forget(name);
+    return created;
   }
 
-  /** PUT: replaces metadata and spec; status is the platform's. Omitted credentials are kept. */
-  async update(input: Cluster, dryRun: boolean): Promise<Cluster> {
+  /**
+   * PUT: replaces metadata and spec; status is the platform's. Omitted credentials are kept; only
+   * the credential door (`writer`) may change them, anyone else may only resend the stored ones.
+   */
+  async update(input: Cluster, dryRun: boolean, writer: CredentialWriter = 'resource-api'): Promise<Cluster> {
     const { cluster: valid } = validateClusterInput(input, 'update');
-    return this.repo.transaction(async (tx) => {
+    return this.uow.run(async (tx) => {
       const current = await this.lockExisting(tx, valid.metadata.name);
-      return this.replace(tx, current, valid, dryRun);
+      return this.replace(tx, current, valid, dryRun, writer);
     });
   }
 
-  /** PATCH of metadata and spec (merge patch or JSON patch), atomic with the read. */
-  async patch(name: string, patchType: string, patchText: string, dryRun: boolean): Promise<Cluster> {
+  /** PATCH of metadata and spec (merge patch or JSON patch), atomic with the read; credentials as for update. */
+  async patch(name: string, patchType: string, patchText: string, dryRun: boolean, writer: CredentialWriter = 'resource-api'): Promise<Cluster> {
     let patch: unknown;
     try {
-      patch = JSON.parse(patchText);
-    } catch {
-      throw new FlotillaError(ErrorReason.BadRequest, 'the patch is not valid JSON', {
-        causes: [{ reason: 'FieldValueInvalid', field: 'patch', message: 'not valid JSON' }],
+      patch = parseJsonBounded(patchText, 'the patch');
+    } catch (error) {
+      const detail = error instanceof ParseLimitError && error.kind !== 'syntax' ? error.detail : 'not valid JSON';
+      throw new FlotillaError(ErrorReason.BadRequest, `the patch is ${detail === 'not valid JSON' ? 'not valid JSON' : `refused: it ${detail}`}`, {
+        causes: [{ reason: 'FieldValueInvalid', field: 'patch', message: detail }],
       });
     }
-    return this.repo.transaction(async (tx) => {
+    return this.uow.run(async (tx) => {
       const current = await this.lockExisting(tx, name);
-      const shown = toCluster(current);
+      const shown = structuredClone(current);
       delete shown.status;
       let patched: unknown;
       if (patchType === PatchType.Merge) patched = applyMergePatch(shown, patch);
@@ -248,58 +203,8 @@ export class ClustersService {
       if (valid.metadata.name !== name) {
         throw ClusterErrors.invalid(name, [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: 'field is immutable' }]);
       }
-      return this.replace(tx, current, valid, dryRun);
+      return this.replace(tx, current, valid, dryRun, writer);
     });
-  }
-
-  private async lockExisting(tx: ClustersTransaction, name: string): Promise<ClusterEntity> {
-    const current = await tx.findByNameForUpdate(name);
-    if (!current) throw ClusterErrors.notFound(name);
-    return current;
-  }
-
-  private async replace(tx: ClustersTransaction, current: ClusterEntity, valid: Cluster, dryRun: boolean): Promise<Cluster> {
-    const name = current.name;
-    if (valid.metadata.resourceVersion !== undefined && valid.metadata.resourceVersion !== String(current.resourceVersion)) {
-      throw ClusterErrors.conflict(name);
-    }
-    if (valid.metadata.uid !== undefined && valid.metadata.uid !== current.uid) {
-      throw ClusterErrors.conflict(name, `Precondition failed: UID in precondition: ${valid.metadata.uid}, UID in object meta: ${current.uid}`);
-    }
-    const { cluster, credentials } = splitCredentials(valid);
-    const finalizers = cluster.metadata.finalizers ?? [];
-    if (current.deletionTimestamp) {
-      const added = finalizers.filter((f) => !current.finalizers.includes(f));
-      if (added.length > 0) {
-        throw ClusterErrors.invalid(name, [
-          { reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` },
-        ]);
-      }
-    }
-    const specChanged = !isDeepStrictEqual(cluster.spec, current.spec) || Object.keys(credentials).length > 0;
-    const next = Object.assign(new ClusterEntity(), current, {
-      labels: cluster.metadata.labels ?? {},
-      annotations: cluster.metadata.annotations ?? {},
-      finalizers,
-      spec: cluster.spec,
-      generation: specChanged ? String(Number(current.generation) + 1) : current.generation,
-    });
-    const unchanged =
-      !specChanged &&
-      isDeepStrictEqual(next.labels, current.labels) &&
-      isDeepStrictEqual(next.annotations, current.annotations) &&
-      isDeepStrictEqual(next.finalizers, current.finalizers);
-    if (unchanged) return toCluster(current);
-    if (dryRun) return toCluster(next);
-    if (next.deletionTimestamp && next.finalizers.length === 0) {
-      return (await this.removeRecord(tx, next)).cluster;
-    }
-    next.resourceVersion = await tx.nextResourceVersion();
-    await tx.save(next);
-    await this.writeCredentials(tx, next.uid, credentials);
-    const shown = toCluster(next);
-    await tx.appendChange('MODIFIED', next.resourceVersion, next.uid, next.name, shown as unknown as Record<string, unknown>);
-    return shown;
   }
 
   /**
@@ -307,49 +212,9 @@ export class ClustersService {
    * the finalizers' owners finish the job; the record goes when the last one is removed.
    */
   async delete(name: string, preconditions: { uid?: string; resourceVersion?: string }, dryRun: boolean): Promise<DeleteOutcome> {
-    const outcome = await this.deleteRecord(name, preconditions, dryRun);
-    if (outcome.deleted && !dryRun) await this.probeTimes.forget(name).catch(() => undefined);
+    const outcome = await this.uow.run((tx) => this.deleteRecord(tx, name, preconditions, dryRun));
+    if (outcome.deleted && !dryRun) await this.probeTimes.forget(name);
     return outcome;
-  }
-
-  private deleteRecord(name: string, preconditions: { uid?: string; resourceVersion?: string }, dryRun: boolean): Promise<DeleteOutcome> {
-    return this.repo.transaction(async (tx) => {
-      const current = await this.lockExisting(tx, name);
-      if (preconditions.uid && preconditions.uid !== current.uid) {
-        throw ClusterErrors.conflict(name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${current.uid}`);
-      }
-      if (preconditions.resourceVersion && preconditions.resourceVersion !== String(current.resourceVersion)) {
-        throw ClusterErrors.conflict(
-          name,
-          `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${current.resourceVersion}`,
-        );
-      }
-      if (current.finalizers.length > 0) {
-        if (current.deletionTimestamp) return { deleted: false, cluster: toCluster(current) };
-        const next = Object.assign(new ClusterEntity(), current, { deletionTimestamp: new Date(Math.floor(Date.now() / 1000) * 1000) });
-        if (dryRun) return { deleted: false, cluster: toCluster(next) };
-        next.resourceVersion = await tx.nextResourceVersion();
-        await tx.save(next);
-        const shown = toCluster(next);
-        await tx.appendChange('MODIFIED', next.resourceVersion, next.uid, next.name, shown as unknown as Record<string, unknown>);
-        if (next.finalizers.includes(UNBIND_FINALIZER)) {
-          const removeJob = JOBS[JobName.ClusterRemove];
-          const payload = parsePayload(removeJob.name, removeJob.schema, { name: next.name, uid: next.uid });
-          await tx.addJob(removeJob.name, payload, removeJob.idempotencyKey(payload));
-        }
-        return { deleted: false, cluster: shown };
-      }
-      if (dryRun) return { deleted: true, cluster: toCluster(current) };
-      return this.removeRecord(tx, current);
-    });
-  }
-
-  private async removeRecord(tx: ClustersTransaction, entity: ClusterEntity): Promise<DeleteOutcome> {
-    const rv = await tx.nextResourceVersion();
-    await tx.remove(entity.uid);
-    const shown = toCluster({ ...entity, resourceVersion: rv } as ClusterEntity);
-    await tx.appendChange('DELETED', rv, entity.uid, entity.name, shown as unknown as Record<string, unknown>);
-    return { deleted: true, cluster: shown };
   }
 
   /**
@@ -359,65 +224,115 @@ export class ClustersService {
   async updateStatus(name: string, resourceVersion: string | undefined, input: ClusterStatus): Promise<Cluster> {
     // Read-only: served from the probe-time store, never stored with the status.
     const { lastProbeTime: _readOnly, ...status } = input;
-    this.validateStatus(name, status);
-    return this.repo.transaction(async (tx) => {
+    validateStatus(name, status);
+    return this.uow.run(async (tx) => {
       const current = await this.lockExisting(tx, name);
-      if (resourceVersion && resourceVersion !== String(current.resourceVersion)) throw ClusterErrors.conflict(name);
-      const now = new Date();
-      let conditions: ClusterCondition[] | undefined = current.status.conditions;
-      const incoming = status.conditions ?? [];
-      const sameConditions = (a: ClusterCondition, b: ClusterCondition | undefined) =>
-        b !== undefined && a.status === b.status && (a.reason ?? '') === (b.reason ?? '') && (a.message ?? '') === (b.message ?? '');
-      const changed = incoming.filter((c) => !sameConditions(c, current.status.conditions?.find((p) => p.type === c.type)));
-      for (const c of changed) conditions = setCondition(conditions, c, now);
-      const next: ClusterStatus = { ...status };
-      if (conditions && conditions.length > 0) next.conditions = conditions;
-      else delete next.conditions;
-      if (isDeepStrictEqual(next, current.status)) return toCluster(current);
-      const entity = Object.assign(new ClusterEntity(), current, { status: next });
-      entity.resourceVersion = await tx.nextResourceVersion();
-      await tx.save(entity);
-      const shown = toCluster(entity);
-      await tx.appendChange('MODIFIED', entity.resourceVersion, entity.uid, entity.name, shown as unknown as Record<string, unknown>);
-      return shown;
+      if (resourceVersion && resourceVersion !== current.metadata.resourceVersion) throw ClusterErrors.conflict(name);
+      const next = nextStatus(current.status ?? {}, status, this.clock.now());
+      if (!next) return current;
+      return this.writeModified(tx, { ...current, status: next });
     });
   }
 
-  private validateStatus(name: string, status: ClusterStatus): void {
-    const causes: { reason: string; field: string; message: string }[] = [];
-    const seen = new Set<string>();
-    (status.conditions ?? []).forEach((c, i) => {
-      if (!c.type) causes.push({ reason: 'FieldValueRequired', field: `status.conditions[${i}].type`, message: 'Required value' });
-      else if (seen.has(c.type)) causes.push({ reason: 'FieldValueDuplicate', field: `status.conditions[${i}].type`, message: `Duplicate value: "${c.type}"` });
-      seen.add(c.type);
-      if (!CONDITION_STATUSES.includes(c.status)) {
-        causes.push({ reason: 'FieldValueNotSupported', field: `status.conditions[${i}].status`, message: 'supported values: "True", "False", "Unknown"' });
+  private async lockExisting(tx: Transaction, name: string): Promise<Cluster> {
+    const current = await this.clusters.findByNameForUpdate(tx, name);
+    if (!current) throw ClusterErrors.notFound(name);
+    return current;
+  }
+
+  private async replace(tx: Transaction, current: Cluster, valid: Cluster, dryRun: boolean, writer: CredentialWriter): Promise<Cluster> {
+    const name = current.metadata.name;
+    if (valid.metadata.resourceVersion !== undefined && valid.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      throw ClusterErrors.conflict(name);
+    }
+    if (valid.metadata.uid !== undefined && valid.metadata.uid !== current.metadata.uid) {
+      throw ClusterErrors.conflict(name, `Precondition failed: UID in precondition: ${valid.metadata.uid}, UID in object meta: ${current.metadata.uid}`);
+    }
+    const { cluster, credentials: given } = splitCredentials(valid);
+    const labels = cluster.metadata.labels ?? {};
+    const metadataChanged = !isDeepStrictEqual(labels, current.metadata.labels ?? {}) || !isDeepStrictEqual(cluster.metadata.annotations ?? {}, current.metadata.annotations ?? {});
+    // Decrypted in this transaction, under the row lock: compared with what is given, and looked for in labels and annotations.
+    const stored = Object.keys(given).length > 0 || metadataChanged ? (await this.vault.open(current.metadata.uid!, tx)).credentials : {};
+    // One door: outside it, a credential may be resent unchanged (kubectl apply round trips) but not changed.
+    let credentials = given;
+    if (writer !== 'door') {
+      const changed = changedCredentialFields(stored, given);
+      if (changed.length > 0) throw credentialChangeRefused(name, changed);
+      credentials = {};
+    }
+    const annotations = metadataChanged
+      ? (scrubCredentialsFromMetadata(name, labels, cluster.metadata.annotations, credentialSecrets({ ...stored, ...credentials })).annotations ?? {})
+      : (cluster.metadata.annotations ?? {});
+    const finalizers = cluster.metadata.finalizers ?? [];
+    const currentFinalizers = current.metadata.finalizers ?? [];
+    if (current.metadata.deletionTimestamp) {
+      const added = finalizers.filter((f) => !currentFinalizers.includes(f));
+      if (added.length > 0) {
+        throw ClusterErrors.invalid(name, [
+          { reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` },
+        ]);
       }
-    });
-    if (status.nodeCount !== undefined && (!Number.isInteger(status.nodeCount) || status.nodeCount < 0)) {
-      causes.push({ reason: 'FieldValueInvalid', field: 'status.nodeCount', message: 'must be a non-negative whole number' });
     }
-    if (causes.length > 0) throw ClusterErrors.invalid(name, causes);
+    const specChanged = !isDeepStrictEqual(cluster.spec, current.spec) || Object.keys(credentials).length > 0;
+    const unchanged =
+      !specChanged &&
+      isDeepStrictEqual(labels, current.metadata.labels ?? {}) &&
+      isDeepStrictEqual(annotations, current.metadata.annotations ?? {}) &&
+      isDeepStrictEqual(finalizers, currentFinalizers);
+    if (unchanged) return current;
+    const generation = current.metadata.generation ?? 1;
+    const next: Cluster = {
+      ...current,
+      metadata: shownMetadata({ ...current.metadata, labels, annotations, finalizers, generation: specChanged ? generation + 1 : generation }),
+      spec: cluster.spec,
+    };
+    if (dryRun) return next;
+    if (next.metadata.deletionTimestamp && finalizers.length === 0) return (await this.removeRecord(tx, next)).cluster;
+    return this.writeModified(tx, next, credentials);
   }
 
-  /** Decrypted credentials, for internal callers only (the gRPC edge checks the internal token). */
-  async credentials(name: string): Promise<{ cluster: Cluster; credentials: ClusterCredentials; keyId: string }> {
-    const entity = await this.repo.findByName(name);
-    if (!entity) throw ClusterErrors.notFound(name);
-    const rows = await this.repo.credentials(entity.uid);
-    const credentials: ClusterCredentials = {};
-    let keyId = '';
-    for (const row of rows) {
-      credentials[row.kind] = this.secrets.decrypt({ keyId: row.keyId, ciphertext: row.ciphertext }, credentialAad(entity.uid, row.kind));
-      keyId = row.keyId;
+  private async deleteRecord(tx: Transaction, name: string, preconditions: { uid?: string; resourceVersion?: string }, dryRun: boolean): Promise<DeleteOutcome> {
+    const current = await this.lockExisting(tx, name);
+    const { uid, resourceVersion } = current.metadata;
+    if (preconditions.uid && preconditions.uid !== uid) {
+      throw ClusterErrors.conflict(name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${uid}`);
     }
-    return { cluster: toCluster(entity), credentials, keyId };
+    if (preconditions.resourceVersion && preconditions.resourceVersion !== resourceVersion) {
+      throw ClusterErrors.conflict(name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${resourceVersion}`);
+    }
+    const finalizers = current.metadata.finalizers ?? [];
+    if (finalizers.length > 0) {
+      if (current.metadata.deletionTimestamp) return { deleted: false, cluster: current };
+      const next: Cluster = { ...current, metadata: { ...current.metadata, deletionTimestamp: isoSeconds(this.clock.now()) } };
+      if (dryRun) return { deleted: false, cluster: next };
+      const marked = await this.writeModified(tx, next);
+      if (finalizers.includes(UNBIND_FINALIZER)) await this.enqueue(tx, JobName.ClusterRemove, marked);
+      return { deleted: false, cluster: marked };
+    }
+    if (dryRun) return { deleted: true, cluster: current };
+    return this.removeRecord(tx, current);
   }
 
-  private async writeCredentials(tx: ClustersTransaction, uid: string, credentials: ClusterCredentials): Promise<void> {
-    for (const kind of ['kubeconfig', 'token'] as const) {
-      const value = credentials[kind];
-      if (value !== undefined) await tx.putCredential(uid, kind, this.secrets.encrypt(value, credentialAad(uid, kind)));
-    }
+  /** Stores a changed cluster at a new resourceVersion (with any new credentials) and logs the change. */
+  private async writeModified(tx: Transaction, next: Cluster, credentials?: ClusterCredentials): Promise<Cluster> {
+    const stored = await this.clusters.update(tx, { ...next, metadata: { ...next.metadata, resourceVersion: await this.changes.nextResourceVersion(tx) } });
+    if (credentials) await this.vault.store(tx, stored.metadata.uid!, credentials);
+    await this.changes.append(tx, 'MODIFIED', stored);
+    return stored;
+  }
+
+  private async removeRecord(tx: Transaction, cluster: Cluster): Promise<DeleteOutcome> {
+    const resourceVersion = await this.changes.nextResourceVersion(tx);
+    await this.clusters.remove(tx, cluster.metadata.uid!);
+    const shown: Cluster = { ...cluster, metadata: { ...cluster.metadata, resourceVersion } };
+    await this.changes.append(tx, 'DELETED', shown);
+    return { deleted: true, cluster: shown };
+  }
+
+  /** Adds a cluster's import or removal job to the outbox, in the transaction of the write that causes it. */
+  private async enqueue(tx: Transaction, job: JobName.ClusterImport | JobName.ClusterRemove, cluster: Cluster): Promise<void> {
+    const definition = JOBS[job];
+    const payload = parsePayload(definition.name, definition.schema, { name: cluster.metadata.name, uid: cluster.metadata.uid });
+    await this.outbox.add(tx, definition.name, payload, definition.idempotencyKey(payload));
   }
 }

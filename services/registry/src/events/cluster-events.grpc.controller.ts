@@ -1,8 +1,6 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import type { Metadata } from '@grpc/grpc-js';
 import { clusterEventFromProto, clusterEventToProto, eventsV1 } from '@flotilla/contracts';
-import { INTERNAL_TOKEN_CHECK, InternalTokenCheck } from '../clusters/internal-token';
 import { ClusterEventsService } from './cluster-events.service';
 
 const S = eventsV1.CLUSTEREVENT_SERVICE_NAME;
@@ -10,14 +8,10 @@ const S = eventsV1.CLUSTEREVENT_SERVICE_NAME;
 /** flotilla.registry.events.v1.ClusterEventService: maps messages in and out. */
 @Controller()
 export class ClusterEventsGrpcController implements eventsV1.ClusterEventServiceController {
-  constructor(
-    private readonly events: ClusterEventsService,
-    @Inject(INTERNAL_TOKEN_CHECK) private readonly internalToken: InternalTokenCheck,
-  ) {}
+  constructor(private readonly events: ClusterEventsService) {}
 
   @GrpcMethod(S, 'RecordClusterEvent')
-  async recordClusterEvent(r: eventsV1.RecordClusterEventRequest, metadata?: Metadata): Promise<eventsV1.ClusterEvent> {
-    this.internalToken.assert(metadata);
+  async recordClusterEvent(r: eventsV1.RecordClusterEventRequest): Promise<eventsV1.ClusterEvent> {
     return clusterEventToProto(await this.events.record(clusterEventFromProto(r.event ?? {})));
   }
 

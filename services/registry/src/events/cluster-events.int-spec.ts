@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { CLUSTER_EVENTS_PER_CLUSTER, ClusterEvent, ErrorReason } from '@flotilla/domain';
-import { ClusterEventsClient, RunningService } from '@flotilla/service-kit';
+import { ClusterEventsClient } from '@flotilla/clients';
+import { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, preparePlatformEnv, reasonOf } from '@flotilla/testing';
 import { startRegistry } from '../main';
 
@@ -25,6 +26,7 @@ describe('cluster events in the registry (real Postgres, over gRPC)', () => {
   let running: RunningService;
   let internal: ClusterEventsClient;
   let anonymous: ClusterEventsClient;
+  let gateway: ClusterEventsClient;
   let pg: Client;
 
   beforeAll(async () => {
@@ -32,6 +34,8 @@ describe('cluster events in the registry (real Postgres, over gRPC)', () => {
     ({ running } = await startRegistry(platform.env('registry')));
     internal = new ClusterEventsClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
     anonymous = new ClusterEventsClient(`127.0.0.1:${platform.ports.registryGrpc}`);
+    // Lists are read by the gateway (the REST API): every call needs an internal identity now.
+    gateway = new ClusterEventsClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.tokens.gateway);
     pg = new Client({ connectionString: platform.db.url });
     await pg.connect();
   });
@@ -39,6 +43,7 @@ describe('cluster events in the registry (real Postgres, over gRPC)', () => {
   afterAll(async () => {
     internal?.close();
     anonymous?.close();
+    gateway?.close();
     await running?.stop();
     await pg?.end();
     await platform?.cleanup();
@@ -51,13 +56,13 @@ describe('cluster events in the registry (real Postgres, over gRPC)', () => {
     expect(again.resourceVersion).toBe(first.resourceVersion);
     await internal.record(event('ev-a', 1));
     await internal.record(event('ev-b', 2));
-    const listed = await anonymous.list('ev-a');
+    const listed = await gateway.list('ev-a');
     expect(listed.map((e) => [e.reason, e.toStatus])).toEqual([
       ['ClusterReady', 'True'],
       ['ClusterNotReachable', 'False'],
     ]);
-    expect(await anonymous.list('ev-b')).toHaveLength(1);
-    expect(await anonymous.list('ev-a', 1)).toHaveLength(1);
+    expect(await gateway.list('ev-b')).toHaveLength(1);
+    expect(await gateway.list('ev-a', 1)).toHaveLength(1);
   });
 
   it('needs the internal token to record, and refuses invalid events', async () => {

@@ -1,8 +1,6 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import type { Metadata } from '@grpc/grpc-js';
 import { importJobFromProto, importJobToProto, importsV1 } from '@flotilla/contracts';
-import { INTERNAL_TOKEN_CHECK, InternalTokenCheck } from '../clusters/internal-token';
 import { ImportJobsService } from './import-jobs.service';
 
 const S = importsV1.IMPORTJOB_SERVICE_NAME;
@@ -10,14 +8,10 @@ const S = importsV1.IMPORTJOB_SERVICE_NAME;
 /** flotilla.registry.imports.v1.ImportJobService: maps messages in and out. */
 @Controller()
 export class ImportJobsGrpcController implements importsV1.ImportJobServiceController {
-  constructor(
-    private readonly jobs: ImportJobsService,
-    @Inject(INTERNAL_TOKEN_CHECK) private readonly internalToken: InternalTokenCheck,
-  ) {}
+  constructor(private readonly jobs: ImportJobsService) {}
 
   @GrpcMethod(S, 'ReportImportJob')
-  async reportImportJob(r: importsV1.ReportImportJobRequest, metadata?: Metadata): Promise<importsV1.ImportJob> {
-    this.internalToken.assert(metadata);
+  async reportImportJob(r: importsV1.ReportImportJobRequest): Promise<importsV1.ImportJob> {
     return importJobToProto(await this.jobs.report(importJobFromProto(r.job ?? {})));
   }
 

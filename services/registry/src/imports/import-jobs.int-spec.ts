@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ImportJob } from '@flotilla/domain';
-import { ImportJobsClient, RunningService } from '@flotilla/service-kit';
+import { ImportJobsClient } from '@flotilla/clients';
+import { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, preparePlatformEnv } from '@flotilla/testing';
 import { Client } from 'pg';
 import { startRegistry } from '../main';
@@ -21,17 +22,21 @@ describe('registry import job records (real Postgres, over gRPC)', () => {
   let running: RunningService;
   let writer: ImportJobsClient;
   let reader: ImportJobsClient;
+  let anonymous: ImportJobsClient;
 
   beforeAll(async () => {
     platform = await preparePlatformEnv();
     ({ running } = await startRegistry(platform.env('registry')));
     writer = new ImportJobsClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
-    reader = new ImportJobsClient(`127.0.0.1:${platform.ports.registryGrpc}`);
+    // Job records are read by the gateway (the REST API): every call needs an internal identity now.
+    reader = new ImportJobsClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.tokens.gateway);
+    anonymous = new ImportJobsClient(`127.0.0.1:${platform.ports.registryGrpc}`);
   });
 
   afterAll(async () => {
     writer?.close();
     reader?.close();
+    anonymous?.close();
     await running?.stop();
     await platform?.cleanup();
   });
@@ -49,7 +54,8 @@ describe('registry import job records (real Postgres, over gRPC)', () => {
   });
 
   it('accepts reports only with the internal token, and refuses invalid records naming the fields', async () => {
-    await expect(reader.report(job(randomUUID()))).rejects.toMatchObject({ reason: 'Unauthorized' });
+    await expect(anonymous.report(job(randomUUID()))).rejects.toMatchObject({ reason: 'Unauthorized' });
+    await expect(reader.report(job(randomUUID()))).rejects.toMatchObject({ reason: 'Forbidden' });
     const bad = job(randomUUID(), { percent: 140, state: 'Maybe' as never });
     bad.metadata.name = 'whatever';
     try {

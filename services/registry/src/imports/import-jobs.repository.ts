@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ImportJob, ImportJobOrphan, ImportJobState, ImportJobStep, ImportJobType } from '@flotilla/domain';
-import { REGISTRY_DATA_SOURCE } from '../clusters/clusters.repository';
+import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 
 interface Row {
   name: string;

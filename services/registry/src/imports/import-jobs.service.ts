@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { ErrorCause, ErrorReason, FlotillaError, ImportJob, dns1123LabelErrors } from '@flotilla/domain';
+import { CONFIG } from '@flotilla/service-kit';
+import { RegistryConfig } from '../config';
+import { PruneScheduler } from '../infrastructure/prune-scheduler';
 import { ImportJobsRepository } from './import-jobs.repository';
 
 const STATES = ['Pending', 'Running', 'Succeeded', 'Failed'];
@@ -8,8 +11,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Job records of imports and removals: written by provider-import, read through the gateway. */
 @Injectable()
-export class ImportJobsService {
-  constructor(private readonly repo: ImportJobsRepository) {}
+export class ImportJobsService implements OnModuleInit {
+  constructor(
+    private readonly repo: ImportJobsRepository,
+    private readonly prune: PruneScheduler,
+    @Inject(CONFIG) private readonly config: RegistryConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // Finished records go after IMPORT_JOB_RETENTION_SECONDS; running ones stay.
+    this.prune.register('import-jobs', () => this.repo.pruneFinished(this.config.IMPORT_JOB_RETENTION_SECONDS));
+  }
 
   async report(job: ImportJob): Promise<ImportJob> {
     const causes: ErrorCause[] = [];

@@ -1,18 +1,22 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { JOBS, JobName, JobQueue } from '@flotilla/queue';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { ChangeListener } from '../infrastructure/change-listener';
+import { PruneScheduler } from '../infrastructure/prune-scheduler';
+import { CHANGE_LISTENER } from '../infrastructure/tokens';
 import { OutboxRepository } from './outbox.repository';
-import { CHANGE_LISTENER, ChangeListener } from '../clusters/change-listener';
 
 export const JOB_QUEUE = Symbol('registry.job-queue');
 
 const BATCH = 100;
 const POLL_MS = 1000;
+/** How long relayed jobs stay in the outbox. */
+const DISPATCHED_RETENTION_SECONDS = 24 * 3600;
 
 /** Moves jobs from the outbox to BullMQ: at once after a commit, and on a timer as a safety net. */
 @Injectable()
-export class OutboxRelayService implements OnApplicationBootstrap {
+export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap {
   private running = false;
   private again = false;
   private timer?: NodeJS.Timeout;
@@ -23,12 +27,17 @@ export class OutboxRelayService implements OnApplicationBootstrap {
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(CHANGE_LISTENER) private readonly listener: ChangeListener,
+    private readonly prune: PruneScheduler,
   ) {
     runtime.shutdown.onDrain('outbox-relay', async () => {
       this.stopped = true;
       clearInterval(this.timer);
       while (this.running) await new Promise((r) => setTimeout(r, 20));
     });
+  }
+
+  onModuleInit(): void {
+    this.prune.register('job-outbox', () => this.outbox.pruneDispatched(DISPATCHED_RETENTION_SECONDS));
   }
 
   onApplicationBootstrap(): void {

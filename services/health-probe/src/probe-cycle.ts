@@ -1,0 +1,101 @@
+import type { Cluster, ClusterStatus, HealthState, HealthTransition, HysteresisConfig, ProbeObservation } from '@flotilla/domain';
+import { ProbeAttempt, ProbeResultKind, classifyAttempt, decideAfterProbe, refetchCredentials, resultKind } from './probe-policy';
+
+/** What a prober for one cluster offers (libs/kube ClusterProber in production). */
+export interface Prober {
+  probe(): Promise<ProbeObservation>;
+  close(): void;
+  readonly clientCertificateNotAfter?: Date;
+}
+
+/** One cluster as the cycle sees it; the cycle updates it in place. */
+export interface ProbeTarget {
+  readonly name: string;
+  /** The cluster as the registry last returned it. */
+  cluster: Cluster;
+  health: HealthState;
+  lastKind?: ProbeResultKind;
+  prober?: Prober;
+  /** The cluster generation the prober was built from. */
+  proberGeneration?: number;
+}
+
+export interface ProbeCycleDeps {
+  /** Builds a prober from the cluster's stored credentials; throws when they cannot be used. */
+  createProber(cluster: Cluster): Promise<Prober>;
+  writeStatus(name: string, status: ClusterStatus): Promise<Cluster>;
+  /** A Ready transition: stored as an event and published for automation. */
+  recordTransition(cluster: Cluster, transition: HealthTransition, at: Date): Promise<void>;
+  /** When the cluster was last probed (kept outside the stored status; see ADR 0021). */
+  probed(name: string, at: Date): void;
+  observe?(result: ProbeResultKind, seconds: number): void;
+  onError?(name: string, stage: string, error: unknown): void;
+  now(): number;
+}
+
+/**
+ * One probe of one cluster, start to end: probe, classify, hysteresis (probe-policy.ts), then the
+ * event and the status write. A transition's event is recorded BEFORE the status that shows it is
+ * written, so whoever sees the new status (a REST client, a watcher) can already list its event.
+ * If the event cannot be recorded, the status is written anyway (the status is the truth; the
+ * failure is reported); if the write fails, the next probe computes the same status and writes it.
+ */
+export class ProbeCycle {
+  constructor(
+    private readonly config: HysteresisConfig,
+    private readonly deps: ProbeCycleDeps,
+  ) {}
+
+  /** `active` turns false when the cluster is dropped or the scheduler stops: nothing is written then. */
+  async run(t: ProbeTarget, active: () => boolean): Promise<void> {
+    const started = this.deps.now();
+    const attempt = await this.attempt(t);
+    const classification = classifyAttempt(attempt, t.cluster.status?.uid);
+    const kind = resultKind(classification);
+    t.lastKind = kind;
+    this.deps.observe?.(kind, (this.deps.now() - started) / 1000);
+    if (!active()) return;
+    const at = new Date(this.deps.now());
+    this.deps.probed(t.name, at);
+    if (refetchCredentials(classification)) {
+      t.prober?.close();
+      t.prober = undefined;
+    }
+    const decision = decideAfterProbe(
+      {
+        cluster: t.cluster,
+        health: t.health,
+        classification,
+        ...('observation' in attempt ? { observation: attempt.observation } : {}),
+        ...(t.prober?.clientCertificateNotAfter ? { certNotAfter: t.prober.clientCertificateNotAfter } : {}),
+        at,
+      },
+      this.config,
+    );
+    t.health = decision.health;
+    if (decision.transition) {
+      await this.deps.recordTransition(t.cluster, decision.transition, at).catch((error: unknown) => this.deps.onError?.(t.name, 'event', error));
+    }
+    if (!decision.write) return;
+    try {
+      const written = await this.deps.writeStatus(t.name, decision.status);
+      if (active()) t.cluster = written;
+    } catch (error) {
+      // The next probe computes the same desired status and writes again.
+      this.deps.onError?.(t.name, 'write', error);
+    }
+  }
+
+  private async attempt(t: ProbeTarget): Promise<ProbeAttempt> {
+    try {
+      if (!t.prober) {
+        t.prober = await this.deps.createProber(t.cluster);
+        t.proberGeneration = t.cluster.metadata.generation;
+      }
+      return { observation: await t.prober.probe() };
+    } catch (error) {
+      this.deps.onError?.(t.name, 'credentials', error);
+      return { credentialsUnusable: true };
+    }
+  }
+}

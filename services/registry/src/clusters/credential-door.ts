@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { CLUSTER_CREDENTIAL_FIELDS, ClusterCredentials, ClusterErrors, ErrorCause, FlotillaError, credentialDoor } from '@flotilla/domain';
+import { InternalIdentity } from '@flotilla/service-kit';
+
+/**
+ * Who writes a cluster, as far as its credentials go (issue 12, "one door"):
+ * - `door`: provider-import, which writes credentials only after the kubeconfig guard, the import
+ *   checks and the same-member check (`PUT .../clusters/{name}/kubeconfig`, the import's lasting
+ *   service-account kubeconfig); and the operator identity, break-glass for tools and test
+ *   harnesses, which may call everything and exists only where FLOTILLA_INTERNAL_CALLERS names it;
+ * - `resource-api`: everyone else, above all the REST API through the gateway, who may resend the
+ *   stored credential or leave it out, but not change it.
+ */
+export type CredentialWriter = 'door' | 'resource-api';
+
+const DOOR_IDENTITIES: readonly string[] = [InternalIdentity.ProviderImport, InternalIdentity.Operator];
+
+/** The writer a gRPC caller is, from the identity the internal caller check authenticated. */
+export function credentialWriterOf(callerIdentity: string | undefined): CredentialWriter {
+  return callerIdentity !== undefined && DOOR_IDENTITIES.includes(callerIdentity) ? 'door' : 'resource-api';
+}
+
+/** Equal in constant time (for equal lengths of digest): SHA-256 of both, compared with timingSafeEqual. */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+/**
+ * The credential fields an update would change: those it carries (a field left out, or empty as
+ * GET shows it, keeps the stored value) that differ from the stored, decrypted ones. Kubeconfigs
+ * are compared as validation stored them (base64 decoded to the YAML text).
+ */
+export function changedCredentialFields(stored: ClusterCredentials, incoming: ClusterCredentials): string[] {
+  return CLUSTER_CREDENTIAL_FIELDS.filter((field) => {
+    const next = incoming[field];
+    if (next === undefined || next === '') return false;
+    const current = stored[field];
+    return current === undefined || !sameSecret(current, next);
+  });
+}
+
+/** Invalid (422) with a FieldValueForbidden cause on each changed field, naming the one door. Never echoes a value. */
+export function credentialChangeRefused(name: string, fields: string[]): FlotillaError {
+  const causes: ErrorCause[] = fields.map((field) => ({
+    reason: 'FieldValueForbidden',
+    field: `spec.connection.${field}`,
+    message: `Forbidden: credentials change only through ${credentialDoor(name)}, which checks the new credentials and that they reach the same cluster; leave the field out (or resend the stored value) to update the rest`,
+  }));
+  return ClusterErrors.invalid(name, causes);
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Cluster } from '@flotilla/domain';
+import { Transaction, transactionManager } from '@flotilla/persistence';
+import { REGISTRY_DATA_SOURCE } from '../../infrastructure/tokens';
+import { ChangeType, ClusterChangeEntity } from './cluster-change.entity';
+
+export type { ChangeType } from './cluster-change.entity';
+
+/** One committed write of a cluster, as the change log holds it. */
+export interface ClusterChange {
+  resourceVersion: string;
+  type: ChangeType;
+  name: string;
+  /** The cluster as the API showed it after the write (no credentials). */
+  object: Cluster;
+}
+
+/** Serialises writers so resourceVersions are handed out in commit order (the watch relies on it). */
+const WRITE_LOCK_KEY = 0x666c6f74; // "flot"
+
+const toChange = (e: ClusterChangeEntity): ClusterChange => ({
+  resourceVersion: String(e.resourceVersion),
+  type: e.type,
+  name: e.name,
+  object: e.object as unknown as Cluster,
+});
+
+/** The change log (cluster_changes) and the resourceVersion sequence behind it. */
+@Injectable()
+export class ClusterChangesRepository {
+  constructor(@Inject(REGISTRY_DATA_SOURCE) private readonly db: DataSource) {}
+
+  /** Takes the writers' lock (until the transaction ends) and the next resourceVersion. */
+  async nextResourceVersion(tx: Transaction): Promise<string> {
+    const em = transactionManager(tx);
+    await em.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+    const [row] = (await em.query(`SELECT nextval('flotilla_resource_version')::text AS rv`)) as { rv: string }[];
+    return row!.rv;
+  }
+
+  /** Appends a write of `cluster` (at its metadata.resourceVersion) and wakes the watchers of every replica at commit. */
+  async append(tx: Transaction, type: ChangeType, cluster: Cluster): Promise<void> {
+    const em = transactionManager(tx);
+    const resourceVersion = cluster.metadata.resourceVersion!;
+    await em.query(`INSERT INTO cluster_changes (resource_version, type, cluster_uid, name, object) VALUES ($1, $2, $3, $4, $5::jsonb)`, [
+      resourceVersion,
+      type,
+      cluster.metadata.uid,
+      cluster.metadata.name,
+      JSON.stringify(cluster),
+    ]);
+    await em.query(`SELECT pg_notify('flotilla_cluster_changes', $1)`, [resourceVersion]);
+  }
+
+  async currentResourceVersion(): Promise<string> {
+    const [row] = (await this.db.query(
+      `SELECT COALESCE((SELECT max(resource_version) FROM cluster_changes), (SELECT last_value FROM flotilla_resource_version))::text AS rv`,
+    )) as { rv: string }[];
+    return row!.rv;
+  }
+
+  /** Changes after a resourceVersion, oldest first. */
+  async changesAfter(resourceVersion: string, limit: number): Promise<ClusterChange[]> {
+    const rows = await this.db
+      .getRepository(ClusterChangeEntity)
+      .createQueryBuilder('ch')
+      .where('ch.resource_version > :rv::bigint', { rv: resourceVersion })
+      .orderBy('ch.resource_version', 'ASC')
+      .take(limit)
+      .getMany();
+    return rows.map(toChange);
+  }
+
+  /** The oldest resourceVersion a watch can still resume after (older ones were pruned). */
+  async oldestResumableVersion(): Promise<string | undefined> {
+    const [row] = (await this.db.query(`SELECT (min(resource_version) - 1)::text AS rv FROM cluster_changes`)) as { rv: string | null }[];
+    return row?.rv ?? undefined;
+  }
+
+  /** Keeps the change log bounded: drops changes older than the window, keeping the newest. */
+  async prune(olderThanSeconds: number, keepAtLeast: number): Promise<number> {
+    const result = (await this.db.query(
+      `DELETE FROM cluster_changes WHERE created_at < now() - make_interval(secs => $1)
+         AND resource_version < (SELECT COALESCE(min(resource_version), 0) FROM (SELECT resource_version FROM cluster_changes ORDER BY resource_version DESC LIMIT $2) newest)`,
+      [olderThanSeconds, keepAtLeast],
+    )) as [unknown, number];
+    return result[1] ?? 0;
+  }
+}

@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { EncryptedValue } from '@flotilla/persistence';
+import { Transaction, transactionManager } from '@flotilla/persistence';
+import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
+import { ClusterCredentialEntity, CredentialKind } from './cluster-credential.entity';
+
+export type { CredentialKind } from './cluster-credential.entity';
+
+export interface StoredCredential extends EncryptedValue {
+  kind: CredentialKind;
+}
+
+/** A stored credential with the cluster it belongs to (for re-encryption). */
+export interface LockedCredential extends StoredCredential {
+  clusterUid: string;
+}
+
+/** The cluster_credentials table: ciphertext only, one row per cluster and kind. */
+@Injectable()
+export class CredentialsRepository {
+  constructor(@Inject(REGISTRY_DATA_SOURCE) private readonly db: DataSource) {}
+
+  /** Inserts or replaces one credential of a cluster. */
+  async put(tx: Transaction, clusterUid: string, kind: CredentialKind, value: EncryptedValue): Promise<void> {
+    await transactionManager(tx)
+      .createQueryBuilder()
+      .insert()
+      .into(ClusterCredentialEntity)
+      .values({ clusterUid, kind, keyId: value.keyId, ciphertext: value.ciphertext, updatedAt: new Date() })
+      .orUpdate(['key_id', 'ciphertext', 'updated_at'], ['cluster_uid', 'kind'])
+      .execute();
+  }
+
+  /** In `tx` when given (a write that compares credentials reads them in its own transaction). */
+  async findByCluster(clusterUid: string, tx?: Transaction): Promise<StoredCredential[]> {
+    const rows = await (tx ? transactionManager(tx) : this.db.manager).getRepository(ClusterCredentialEntity).find({ where: { clusterUid } });
+    return rows.map((r) => ({ kind: r.kind, keyId: r.keyId, ciphertext: r.ciphertext }));
+  }
+
+  /**
+   * Locks (FOR UPDATE SKIP LOCKED) up to `limit` credentials not sealed by `keyId`, in the caller's
+   * transaction. Rows another transaction holds (a write, or another replica's batch) are skipped.
+   */
+  async lockNotUnderKey(tx: Transaction, keyId: string, limit: number): Promise<LockedCredential[]> {
+    const rows: { cluster_uid: string; kind: CredentialKind; key_id: string; ciphertext: Buffer }[] = await transactionManager(tx).query(
+      `SELECT cluster_uid, kind, key_id, ciphertext FROM cluster_credentials WHERE key_id <> $1
+        ORDER BY cluster_uid, kind LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [keyId, limit],
+    );
+    return rows.map((r) => ({ clusterUid: r.cluster_uid, kind: r.kind, keyId: r.key_id, ciphertext: r.ciphertext }));
+  }
+
+  /** Replaces the ciphertext of a row locked by `lockNotUnderKey` (updated_at is kept: the secret did not change). */
+  async replaceCiphertext(tx: Transaction, clusterUid: string, kind: CredentialKind, value: EncryptedValue): Promise<void> {
+    await transactionManager(tx).query(`UPDATE cluster_credentials SET key_id = $3, ciphertext = $4 WHERE cluster_uid = $1 AND kind = $2`, [
+      clusterUid,
+      kind,
+      value.keyId,
+      value.ciphertext,
+    ]);
+  }
+
+  /** How many ciphertexts each key id seals. */
+  async countByKey(): Promise<Map<string, number>> {
+    const rows: { key_id: string; n: string }[] = await this.db.query(`SELECT key_id, count(*) AS n FROM cluster_credentials GROUP BY key_id`);
+    return new Map(rows.map((r) => [r.key_id, Number(r.n)]));
+  }
+
+  /** How many ciphertexts are not sealed by `keyId` (locked rows included). */
+  async countNotUnderKey(keyId: string, tx?: Transaction): Promise<number> {
+    const sql = `SELECT count(*) AS n FROM cluster_credentials WHERE key_id <> $1`;
+    const rows: { n: string }[] = tx ? await transactionManager(tx).query(sql, [keyId]) : await this.db.query(sql, [keyId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+}

@@ -220,6 +220,9 @@ async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, o
 
   await report('CredentialsAuthorize', 5);
   const needed = [...REQUIRED_PERMISSIONS, ...(options.needServiceAccount ? SERVICE_ACCOUNT_PERMISSIONS : [])];
+  // The excess-rights question goes out with the permission reviews, not after them.
+  // Best effort: a review that fails here only loses the warning (the reviews below fail the check).
+  const excessive = options.needServiceAccount ? Promise.resolve(false) : allowsEverything(client).catch(() => false);
   const answers = await Promise.all(
     needed.map(async (p) => {
       const r = await call(client, 'CredentialsAuthorize', 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
@@ -241,7 +244,7 @@ async function checkMember(client: MemberClient, resolved: ResolvedKubeconfig, o
   }
   const warnings: string[] = [];
   // A credential the user gives is stored as given: say when it holds far more than Flotilla needs.
-  if (!options.needServiceAccount && (await allowsEverything(client))) warnings.push(excessRightsWarning(resolved.userName));
+  if (await excessive) warnings.push(excessRightsWarning(resolved.userName));
 
   await report('VersionAnswers', 6);
   const version = await call(client, 'VersionAnswers', 'GET', '/version');
@@ -315,12 +318,15 @@ async function allowsEverything(client: MemberClient): Promise<boolean> {
  */
 async function readNodes(client: MemberClient): Promise<NodeFacts[]> {
   const nodes: NodeFacts[] = [];
+  // The one-node sample is asked for alongside the metadata pages, not after them.
+  const sampled = call(client, 'CredentialsAuthorize', 'GET', '/api/v1/nodes?limit=1');
+  sampled.catch(() => undefined); // handled below, after the pages; never an unhandled rejection meanwhile
   await listNodeMetadata(
     async (path, accept) => call(client, 'CredentialsAuthorize', 'GET', path, undefined, { Accept: accept }),
     (page) => nodes.push(...page),
   );
+  const sample = await sampled;
   if (nodes.length > 0) {
-    const sample = await call(client, 'CredentialsAuthorize', 'GET', '/api/v1/nodes?limit=1');
     const first = (sample.body as { items?: { metadata?: { name?: unknown }; spec?: { providerID?: unknown } }[] }).items?.[0];
     const providerID = first?.spec?.providerID;
     const node = nodes.find((n) => n.name === first?.metadata?.name);

@@ -120,6 +120,11 @@ async function adopt(client: MemberClient, target: MemberObject, current: unknow
 
 /** Makes sure namespace flotilla-system exists and is not terminating; returns whether it is Flotilla's. */
 async function ensureNamespace(client: MemberClient, deadline: number, owner?: OwnerReference): Promise<boolean> {
+  // On a fresh member (the common case) one request creates it. 409: it exists; 403: Flotilla's
+  // own minimal role may not create namespaces, but it may exist: read it either way.
+  const created = await client.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: MARKER_NAMESPACE, labels: MANAGED_BY, ...(owner ? { ownerReferences: [owner] } : {}) } });
+  if (ok(created.status)) return ours(created.body);
+  if (created.status !== 409 && created.status !== 403) throw new Error(`creating namespace ${MARKER_NAMESPACE} in the member failed: ${created.status}; ${memberSaid((created.body as { message?: unknown }).message)}`);
   for (;;) {
     const got = await client.request('GET', `/api/v1/namespaces/${MARKER_NAMESPACE}`);
     const phase = (got.body as { status?: { phase?: string } }).status?.phase;
@@ -147,22 +152,24 @@ const MARKER: MemberObject = { kind: 'ConfigMap', namespace: MARKER_NAMESPACE, n
 export async function writeMarker(client: MemberClient, data: MarkerData, timeoutMs = 10_000): Promise<void> {
   const namespaceOurs = await ensureNamespace(client, Date.now() + timeoutMs);
   const path = `/api/v1/namespaces/${MARKER_NAMESPACE}/configmaps`;
+  const body = (previous: MemberObject[]) => {
+    const objects: MemberObject[] = [];
+    for (const o of [...(namespaceOurs ? [NAMESPACE] : []), ...previous, ...(data.objects ?? [])]) if (!sameObject(o, MARKER) && !objects.some((x) => sameObject(x, o))) objects.push(o);
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: MARKER_NAME, namespace: MARKER_NAMESPACE, labels: MANAGED_BY, ...(data.owner ? { ownerReferences: [data.owner] } : {}) },
+      data: { hostId: data.hostId, clusterName: data.clusterName, clusterUid: data.clusterUid, objects: objects.map(formatObject).join('\n') },
+    };
+  };
+  // A first import creates the marker in one request; otherwise what the existing marker of this
+  // host lists is kept, and the marker is refreshed.
+  const created = await client.request('POST', path, body([]));
+  if (ok(created.status)) return;
+  if (created.status !== 409 && created.status !== 403) throw new Error(`writing the marker failed: ${created.status}`);
   const existing = await client.request('GET', `${path}/${MARKER_NAME}`);
   const previous = existing.status === 200 && (existing.body as { data?: { hostId?: unknown } }).data?.hostId === data.hostId ? (parseObjects((existing.body as { data?: { objects?: unknown } }).data?.objects) ?? []) : [];
-  const objects: MemberObject[] = [];
-  for (const o of [...(namespaceOurs ? [NAMESPACE] : []), ...previous, ...(data.objects ?? [])]) if (!sameObject(o, MARKER) && !objects.some((x) => sameObject(x, o))) objects.push(o);
-  const body = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: MARKER_NAME, namespace: MARKER_NAMESPACE, labels: MANAGED_BY, ...(data.owner ? { ownerReferences: [data.owner] } : {}) },
-    data: { hostId: data.hostId, clusterName: data.clusterName, clusterUid: data.clusterUid, objects: objects.map(formatObject).join('\n') },
-  };
-  if (existing.status === 404) {
-    const created = await client.request('POST', path, body);
-    if (ok(created.status)) return;
-    if (created.status !== 409) throw new Error(`writing the marker failed: ${created.status}`);
-  }
-  const put = await client.request('PUT', `${path}/${MARKER_NAME}`, body);
+  const put = await client.request('PUT', `${path}/${MARKER_NAME}`, body(previous));
   if (!ok(put.status)) throw new Error(`refreshing the marker failed: ${put.status}`);
 }
 

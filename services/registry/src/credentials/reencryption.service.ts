@@ -8,6 +8,7 @@ import type { Clock } from '../infrastructure/clock';
 import { CLOCK } from '../infrastructure/tokens';
 import { CredentialVault } from './credential-vault';
 import { ReencryptionRecord, ReencryptionsRepository } from './reencryptions.repository';
+import { CoalescingTask } from '../infrastructure/coalescing-task';
 
 /** Rows re-encrypted per transaction. */
 export const REENCRYPTION_BATCH = 100;
@@ -42,9 +43,10 @@ const notFound = (name: string) =>
 @Injectable()
 export class ReencryptionService implements OnApplicationBootstrap {
   private timer?: NodeJS.Timeout;
-  private running = false;
-  private again = false;
-  private stopped = false;
+  private readonly task = new CoalescingTask(
+    () => this.work(),
+    (error) => this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'credential re-encryption pass failed; retrying'),
+  );
   private warnedTarget?: string;
 
   constructor(
@@ -55,9 +57,8 @@ export class ReencryptionService implements OnApplicationBootstrap {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
   ) {
     runtime.shutdown.onDrain('credential-reencryption', async () => {
-      this.stopped = true;
       clearInterval(this.timer);
-      while (this.running) await new Promise((r) => setTimeout(r, 20));
+      await this.task.stop();
     });
   }
 
@@ -108,21 +109,7 @@ export class ReencryptionService implements OnApplicationBootstrap {
 
   /** Works on the running run now, or right after the pass in progress. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.work()
-      .catch((error: unknown) => this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'credential re-encryption pass failed; retrying'))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.task.kick();
   }
 
   private async work(): Promise<void> {
@@ -134,7 +121,7 @@ export class ReencryptionService implements OnApplicationBootstrap {
       this.warnedTarget = run.name;
       return;
     }
-    while (!this.stopped) {
+    while (!this.task.stopped) {
       let moved: number;
       try {
         moved = await this.uow.run(async (tx) => {

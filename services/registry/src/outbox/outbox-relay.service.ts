@@ -6,6 +6,7 @@ import { ChangeListener } from '../infrastructure/change-listener';
 import { PruneScheduler } from '../infrastructure/prune-scheduler';
 import { CHANGE_LISTENER } from '../infrastructure/tokens';
 import { OutboxRepository } from './outbox.repository';
+import { CoalescingTask } from '../infrastructure/coalescing-task';
 
 export const JOB_QUEUE = Symbol('registry.job-queue');
 
@@ -17,10 +18,11 @@ const DISPATCHED_RETENTION_SECONDS = 24 * 3600;
 /** Moves jobs from the outbox to BullMQ: at once after a commit, and on a timer as a safety net. */
 @Injectable()
 export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap {
-  private running = false;
-  private again = false;
   private timer?: NodeJS.Timeout;
-  private stopped = false;
+  private readonly task = new CoalescingTask(
+    () => this.relay(),
+    (error) => this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'outbox relay pass failed'),
+  );
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -30,9 +32,8 @@ export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap 
     private readonly prune: PruneScheduler,
   ) {
     runtime.shutdown.onDrain('outbox-relay', async () => {
-      this.stopped = true;
       clearInterval(this.timer);
-      while (this.running) await new Promise((r) => setTimeout(r, 20));
+      await this.task.stop();
     });
   }
 
@@ -58,26 +59,12 @@ export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap 
 
   /** Runs a relay pass now, or right after the one in progress. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void this.relay()
-      .catch((error: unknown) => this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'outbox relay pass failed'))
-      .finally(() => {
-        this.running = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.task.kick();
   }
 
   private async relay(): Promise<void> {
     let full = true;
-    while (full && !this.stopped) {
+    while (full && !this.task.stopped) {
       let claimed = 0;
       let anyFailed = false;
       await this.outbox.withPending(BATCH, async (jobs, done, failed) => {

@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { CLUSTER_API_VERSION } from '@flotilla/domain';
-import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, preparePlatformEnv, startServiceProcess } from '@flotilla/testing';
+import { PlatformEnv, ServiceProcess, preparePlatformEnv, startPlatformProcesses } from '@flotilla/testing';
 
 /**
  * Hostile input through REST against the whole platform (every service its own process, built as
@@ -223,17 +221,8 @@ describe('hostile input through REST (every service a separate process)', () => 
   };
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
-    execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/tsc-alias/dist/bin/index.js'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
     platform = await preparePlatformEnv();
-    procs.registry = await startServiceProcess('registry', platform.env('registry'), platform.ports.registryHttp);
-    const others = [
-      ['provider-import', platform.ports.importHttp],
-      ['health-probe', platform.ports.probeHttp],
-      ['federation-sync', platform.ports.syncHttp],
-      ['gateway', platform.ports.gatewayHttp],
-    ] as const;
-    await Promise.all(others.map(async ([name, port]) => (procs[name] = await startServiceProcess(name, platform.env(name), port))));
+    Object.assign(procs, await startPlatformProcesses(platform));
     const seed = await rest({
       method: 'POST',
       path: PATH,

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { Queue } from 'bullmq';
@@ -7,7 +7,7 @@ import { CLUSTER_API_VERSION } from '@flotilla/domain';
 import { KubeEmulator } from '@flotilla/kube-emulator';
 import { registryV1 } from '@flotilla/contracts';
 import { GrpcServiceClient } from '@flotilla/clients';
-import { PlatformEnv, ServiceProcess, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, grpcHealthCheck, preparePlatformEnv, startServiceProcess } from '@flotilla/testing';
+import { PlatformEnv, ServiceProcess, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, grpcHealthCheck, preparePlatformEnv, startPlatformProcesses } from '@flotilla/testing';
 
 const PATH = '/apis/cluster.kubesphere.io/v1alpha1/clusters';
 // A complete kubeconfig (POST refuses incomplete ones); nothing listens there, so the import fails
@@ -30,19 +30,10 @@ describe('the platform end to end (every service a separate process)', () => {
   };
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
-    execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/tsc-alias/dist/bin/index.js'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
     platform = await preparePlatformEnv();
-    procs.registry = await startServiceProcess('registry', { ...platform.env('registry'), LOG_LEVEL: 'info' }, platform.ports.registryHttp);
-    const others = [
-      ['provider-import', platform.ports.importHttp],
-      ['health-probe', platform.ports.probeHttp],
-      ['federation-sync', platform.ports.syncHttp],
-      ['gateway', platform.ports.gatewayHttp],
-    ] as const;
+    const info = { LOG_LEVEL: 'info' };
     // A 1 s probe interval so that the health test below sees several probes quickly.
-    const tuning: Record<string, Record<string, string>> = { 'health-probe': { PROBE_INTERVAL_MS: '1000' } };
-    await Promise.all(others.map(async ([name, port]) => (procs[name] = await startServiceProcess(name, { ...platform.env(name), LOG_LEVEL: 'info', ...tuning[name] }, port))));
+    Object.assign(procs, await startPlatformProcesses(platform, { registry: info, 'provider-import': info, 'federation-sync': info, gateway: info, 'health-probe': { ...info, PROBE_INTERVAL_MS: '1000' } }));
     emu = await KubeEmulator.start({ clusters: 0 });
   }, 120_000);
 

@@ -9,8 +9,8 @@ export {
   testQueuePrefix,
 } from './databases';
 export type { TestDatabase } from './databases';
-export { PLATFORM_IDENTITIES, WORKSPACE_ROOT, makeDevPki, preparePlatformEnv, startServiceProcess } from './platform';
-export type { PlatformEnv, PlatformIdentity, PlatformTls, ServiceProcess } from './platform';
+export { PLATFORM_IDENTITIES, WORKSPACE_ROOT, makeDevPki, preparePlatformEnv, startPlatformProcesses, startServiceProcess } from './platform';
+export type { PlatformEnv, PlatformIdentity, PlatformService, PlatformTls, ServiceProcess } from './platform';
 export { startSourceProcess } from './source-process';
 export type { SourceProcess } from './source-process';
 export { grpcHealthCheck, grpcReflectionServices } from './grpc';

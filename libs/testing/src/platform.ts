@@ -169,3 +169,27 @@ export async function startServiceProcess(name: string, env: NodeJS.ProcessEnv, 
     },
   };
 }
+
+export type PlatformService = 'registry' | 'provider-import' | 'health-probe' | 'federation-sync' | 'gateway';
+
+/**
+ * Builds dist/ (what service processes run) and starts every service as its own process: the
+ * registry first, then the others together once it is ready. `extraEnv` adds variables per
+ * service (tuning, log level) on top of the platform's.
+ */
+export async function startPlatformProcesses(
+  platform: PlatformEnv,
+  extraEnv: Partial<Record<PlatformService, NodeJS.ProcessEnv>> = {},
+): Promise<Record<PlatformService, ServiceProcess>> {
+  execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/tsc-alias/dist/bin/index.js'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
+  const start = (name: PlatformService, port: number) => startServiceProcess(name, { ...platform.env(name), ...extraEnv[name] }, port);
+  const registry = await start('registry', platform.ports.registryHttp);
+  const [providerImport, healthProbe, federationSync, gateway] = await Promise.all([
+    start('provider-import', platform.ports.importHttp),
+    start('health-probe', platform.ports.probeHttp),
+    start('federation-sync', platform.ports.syncHttp),
+    start('gateway', platform.ports.gatewayHttp),
+  ]);
+  return { registry, 'provider-import': providerImport, 'health-probe': healthProbe, 'federation-sync': federationSync, gateway };
+}

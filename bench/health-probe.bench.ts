@@ -10,7 +10,14 @@
  * - the registry (from source) on the real Postgres and Redis;
  * - ONE health-probe replica (from source) with the defaults: 10 s interval, 3 failures to flip,
  *   1 s first retry backoff.
- * Measured: the replica's CPU (% of one core) and RSS while it holds every cluster at the interval,
+ * Measured first, as figures of their own (issue 13): the **cold start**, from the moment the replica's
+ * process is spawned until every cluster's probe time is in the registry (each first probe also
+ * writes the cluster's status: version, nodes, zones), and a **restart** (the replica stops with
+ * SIGTERM and a new one starts with the whole fleet, statuses already written); with the clusters
+ * probed 10, 20 and 30 s after spawn and the CPU seconds every process spent meanwhile.
+ * `--cold-only` stops there (no RESULTS.md); `--profile DIR` writes V8 CPU profiles of the replicas
+ * (DIR/cold, DIR/restart) and the registry (DIR/registry).
+ * Then: the replica's CPU (% of one core) and RSS while it holds every cluster at the interval,
  * how fresh every cluster's last probe is, single failed probes injected on `--blips` clusters
  * (5 % error rate on /readyz) and the flips they caused (must be 0), and, after `--downs` members
  * are made unreachable one by one, the time until the registry shows Ready=False (p50, p99); then
@@ -19,7 +26,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
 import { RegistryClient } from '@flotilla/clients';
@@ -46,6 +53,12 @@ const HANG_S = 30;
 const CONCURRENCY = argText('concurrency');
 /** `--profile DIR`: the replica writes a V8 CPU profile there when it exits (for finding where its CPU goes). */
 const PROFILE_DIR = argText('profile');
+/** `--cold-only`: stop after the cold start and the restart (no steady state; RESULTS.md is not written). */
+const COLD_ONLY = argv.includes('--cold-only');
+/** The cold-start goal (issue 13): every cluster probed once within this after the replica starts. */
+const COLD_GOAL_S = 30;
+/** How long the bench waits for a cold start before it gives up (and reports how far it got). */
+const COLD_TIMEOUT_S = arg('cold-timeout', 300);
 const INTERVAL_MS = 10_000;
 let leftOut = 0;
 
@@ -57,7 +70,8 @@ interface Proc {
 function run(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Proc {
   const child = spawn(process.execPath, [...nodeArgs, '-r', '@swc-node/register', ...args], {
     cwd: WORKSPACE_ROOT,
-    env: { PATH: process.env.PATH, SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'tsconfig.json'), ...env },
+    // The bench's own SWC_NODE_PROJECT (the repository's tsconfig.json unless told otherwise).
+    env: { PATH: process.env.PATH, SWC_NODE_PROJECT: process.env.SWC_NODE_PROJECT ? resolve(process.env.SWC_NODE_PROJECT) : join(WORKSPACE_ROOT, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -141,7 +155,7 @@ async function runOnce(): Promise<Result> {
         await eventually(() => {
           if (p.child.exitCode !== null) throw new Error(`emulator exited: ${p.out()}`);
           if (!existsSync(join(dir, 'clusters.json'))) throw new Error('not ready');
-        }, { timeoutMs: 180_000, intervalMs: 500 });
+        }, { timeoutMs: 600_000, intervalMs: 500 });
         const index = JSON.parse(readFileSync(join(dir, 'clusters.json'), 'utf8')) as { control: string; left_out: number; clusters: { name: string; kubeconfig: string; kubeSystemUid: string }[] };
         return { prefix: `e${i}`, proc: p, ...index };
       }),
@@ -150,7 +164,7 @@ async function runOnce(): Promise<Result> {
 
     // 2. Registry, and every member registered as imported (Initialized=True, Ready=True, uid).
     platform = await preparePlatformEnv();
-    const registry = run([join(WORKSPACE_ROOT, 'services/registry/src/main.ts')], { ...platform.env('registry'), LOG_LEVEL: 'info' });
+    const registry = run([join(WORKSPACE_ROOT, 'services/registry/src/main.ts')], { ...platform.env('registry'), LOG_LEVEL: 'info' }, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, 'registry')] : []);
     procs.push(registry);
     await eventually(async () => expect200(await fetch(`http://127.0.0.1:${platform!.ports.registryHttp}/readyz`)), { timeoutMs: 60_000, intervalMs: 300 });
     client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
@@ -166,28 +180,25 @@ async function runOnce(): Promise<Result> {
     });
     process.stdout.write(`registered after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
-    // 3. One health-probe replica with the default probe settings.
-    const probePort = await freePort();
-    const probe = run([join(WORKSPACE_ROOT, 'services/health-probe/src/main.ts')], {
-      ...platform.env('health-probe'),
-      HTTP_PORT: String(probePort),
-      GRPC_PORT: String(await freePort()),
-      LOG_LEVEL: 'warn',
-      ...(CONCURRENCY ? { PROBE_CONCURRENCY: CONCURRENCY } : {}),
-    }, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []);
-    procs.push(probe);
-    const probeUrl = `http://127.0.0.1:${probePort}`;
-    await eventually(async () => expect200(await fetch(`${probeUrl}/readyz`)), { timeoutMs: 60_000, intervalMs: 300 });
-    redis = new Redis(TEST_REDIS_URL);
-    // The registry's probe-time store (read directly: 10,000 times every 5 s through ListClusters
-    // would load the registry during the measurement).
+    // 3. One health-probe replica with the default probe settings. Its cold start is measured from
+    //    the moment its process is spawned until every cluster's probe time is in the registry's
+    //    hash (flushed each second, so the figure includes up to 1 s of batching).
     const lastKey = probeTimesKey(platform.queuePrefix);
-    await eventually(async () => {
-      const n = await redis!.hlen(lastKey);
-      if (n < CLUSTERS) throw new Error(`${n} of ${CLUSTERS} probed`);
-    }, { timeoutMs: 120_000, intervalMs: 1000 });
+    redis = new Redis(TEST_REDIS_URL);
+    const first = await startReplica(platform, redis, lastKey, procs, 'cold');
     const warm = (Date.now() - started) / 1000;
-    process.stdout.write(`every cluster probed once after ${warm.toFixed(1)} s; warming up one more interval\n`);
+    process.stdout.write(`cold start: every cluster probed once ${first.cold.toFixed(1)} s after the replica was spawned (${first.fromReady.toFixed(1)} s after it was ready); progress ${first.progress}\n`);
+
+    // 3b. A restart: the replica stops (SIGTERM: it leaves the membership set at once) and a new one
+    //     starts with the whole fleet, whose statuses are now written (no first status writes).
+    await stopProc(first.proc);
+    procs.splice(procs.indexOf(first.proc), 1);
+    await redis.del(lastKey);
+    const second = await startReplica(platform, redis, lastKey, procs, 'restart');
+    process.stdout.write(`restart: every cluster probed once ${second.cold.toFixed(1)} s after the new replica was spawned (${second.fromReady.toFixed(1)} s after it was ready); progress ${second.progress}\n`);
+    const probeUrl = second.url;
+    const probe = second.proc;
+    if (COLD_ONLY) return { ...emptyResult(), warm, cold: first.cold, coldFromReady: first.fromReady, coldProgress: first.progress, restart: second.cold, restartProgress: second.progress, coldRss: first.rssPeak, restartRss: second.rssPeak };
     await sleep(INTERVAL_MS);
 
     // 4. Steady state, with single failed probes injected on BLIPS clusters.
@@ -302,6 +313,13 @@ async function runOnce(): Promise<Result> {
       staleWorst: Math.max(...stale),
       probeP50,
       probeP99,
+      cold: first.cold,
+      coldFromReady: first.fromReady,
+      coldProgress: first.progress,
+      restart: second.cold,
+      restartProgress: second.progress,
+      coldRss: first.rssPeak,
+      restartRss: second.rssPeak,
     };
   } catch (error) {
     for (const p of procs) process.stderr.write(`--- process ${p.child.pid} (exit ${p.child.exitCode ?? p.child.signalCode}):\n${p.out().slice(-3000)}\n`);
@@ -319,6 +337,76 @@ async function runOnce(): Promise<Result> {
     await platform?.cleanup().catch(() => undefined);
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+interface Replica {
+  proc: Proc;
+  url: string;
+  /** Seconds from spawn until every cluster's probe time was in the registry's hash. */
+  cold: number;
+  /** The same, from the replica's readiness. */
+  fromReady: number;
+  /** Clusters probed 10, 20 and 30 s after spawn. */
+  progress: string;
+  /** The replica's RSS peak during its cold start (MiB). */
+  rssPeak: number;
+}
+
+/**
+ * Spawns one health-probe replica and waits until every cluster is probed once (its cold start).
+ * The probe-time hash must be empty before: its length is the number of clusters probed.
+ */
+async function startReplica(platform: PlatformEnv, redis: Redis, lastKey: string, procs: Proc[], label: string): Promise<Replica> {
+  const port = await freePort();
+  // CPU seconds of every process of the bench over the cold start: where the 2 cores went.
+  const others = procs.map((p) => ({ pid: p.child.pid!, cpu0: usage(p.child.pid!).cpuS }));
+  const spawnedAt = Date.now();
+  const proc = run([join(WORKSPACE_ROOT, 'services/health-probe/src/main.ts')], {
+    ...platform.env('health-probe'),
+    HTTP_PORT: String(port),
+    GRPC_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    ...(CONCURRENCY ? { PROBE_CONCURRENCY: CONCURRENCY } : {}),
+  }, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, label)] : []);
+  procs.push(proc);
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    if (proc.child.exitCode !== null) throw new Error(`replica exited: ${proc.out().slice(-2000)}`);
+    expect200(await fetch(`${url}/readyz`));
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+  const readyAt = Date.now();
+  const marks = new Map<number, number>();
+  let rssPeak = 0;
+  let n = 0;
+  while (n < CLUSTERS) {
+    const elapsed = (Date.now() - spawnedAt) / 1000;
+    if (proc.child.exitCode !== null) throw new Error(`replica exited: ${proc.out()}`);
+    if (elapsed > COLD_TIMEOUT_S) throw new Error(`${label}: ${n} of ${CLUSTERS} probed ${COLD_TIMEOUT_S} s after the replica started`);
+    for (const at of [10, 20, 30]) if (elapsed >= at && !marks.has(at)) marks.set(at, n);
+    rssPeak = Math.max(rssPeak, usage(proc.child.pid!).rssMiB);
+    await sleep(250);
+    n = await redis.hlen(lastKey);
+  }
+  const doneAt = Date.now();
+  const othersCpu = others.reduce((sum, o) => sum + (usage(o.pid).cpuS - o.cpu0), 0);
+  const replicaCpu = usage(proc.child.pid!).cpuS;
+  const progress = `${[10, 20, 30].map((at) => `${at} s: ${marks.get(at) ?? CLUSTERS}`).join(', ')}; CPU over the ${((doneAt - spawnedAt) / 1000).toFixed(0)} s: replica ${replicaCpu.toFixed(0)} s, emulators and registry ${othersCpu.toFixed(0)} s`;
+  return { proc, url, cold: (doneAt - spawnedAt) / 1000, fromReady: (doneAt - readyAt) / 1000, progress, rssPeak };
+}
+
+async function stopProc(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  await Promise.race([new Promise((r) => p.child.once('exit', r)), sleep(15_000)]);
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+}
+
+function emptyResult(): Result {
+  return {
+    cpuPct: NaN, rssMiB: NaN, rssPeak: NaN, emuCpuPct: NaN, probeRate: NaN, singleFailures: NaN, flips: NaN, detect: [], victims: 0, warm: NaN, secs: NaN,
+    leftOut, transitionKinds: '', resultKinds: '', hangOldestWorst: NaN, hangStaleWorst: NaN, hungUnreachable: NaN, oldestWorst: NaN, oldestMedian: NaN,
+    staleWorst: NaN, probeP50: NaN, probeP99: NaN, cold: NaN, coldFromReady: NaN, coldProgress: '', restart: NaN, restartProgress: '', coldRss: NaN, restartRss: NaN,
+  };
 }
 
 function expect200(res: Response): void {
@@ -355,6 +443,15 @@ interface Result {
   staleWorst: number;
   probeP50: number;
   probeP99: number;
+  /** First cold start (every cluster's first status write included): spawn until every cluster probed once, s. */
+  cold: number;
+  coldFromReady: number;
+  coldProgress: string;
+  /** A restart with the fleet's statuses written: spawn of the new replica until every cluster probed once, s. */
+  restart: number;
+  restartProgress: string;
+  coldRss: number;
+  restartRss: number;
 }
 
 function write(results: Result[]): void {
@@ -368,13 +465,17 @@ function write(results: Result[]): void {
   };
   const m = (k: (r: Result) => number) => results.map(k);
   const sub = [
-    `### ${CLUSTERS} clusters, one replica, 10 s interval (${date})`,
+    `### ${CLUSTERS} clusters, one replica, 10 s interval, cold start and restart (${date})`,
     '',
     `Machine: ${machine}.`,
-    `Command: \`${command}\` (${results.length} run(s), each from scratch; median, min and max across runs).`,
+    `Command: \`${command}\` (${results.length} of ${RUNS} run(s) done, each from scratch; median, min and max across runs).`,
     '',
     '| measure | unit | median | min | max | runs |',
     '|---|---|---|---|---|---|',
+    row(`cold start: replica spawned until every cluster probed once, each first probe writing its status (goal <= ${COLD_GOAL_S})`, 's', m((r) => r.cold)),
+    row('cold start: the same, from the replica\'s readiness', 's', m((r) => r.coldFromReady)),
+    row(`restart (SIGTERM, new replica; statuses already written): spawned until every cluster probed once (goal <= ${COLD_GOAL_S})`, 's', m((r) => r.restart)),
+    row('replica RSS peak during the cold start', 'MiB', m((r) => r.coldRss), 0),
     row(`replica CPU, steady state (${STEADY_S} s)`, '% of one core', m((r) => r.cpuPct)),
     row('replica RSS at end of steady state', 'MiB', m((r) => r.rssMiB), 0),
     row('replica RSS peak', 'MiB', m((r) => r.rssPeak), 0),
@@ -397,6 +498,8 @@ function write(results: Result[]): void {
     row('emulated clusters left out (emulator TLS infidelity)', 'clusters', m((r) => r.leftOut), 0),
     row('bench start until every cluster probed once', 's', m((r) => r.warm)),
     '',
+    ...results.map((r, i) => `Run ${i + 1}: clusters probed 10/20/30 s after spawn: cold start ${r.coldProgress}; restart ${r.restartProgress}.`),
+    '',
     ...results.map((r, i) => `Run ${i + 1}: transitions during the steady state: ${r.transitionKinds}. Probe results: ${r.resultKinds}.`),
     '',
   ].join('\n');
@@ -412,7 +515,7 @@ function write(results: Result[]): void {
   ].join('\n');
   const sectionRe = /## health-probe\n[\s\S]*?(?=\n## (?!#)|$)/;
   let section = sectionRe.exec(current)?.[0] ?? header;
-  const subRe = new RegExp(`### ${CLUSTERS} clusters, [^\\n]*\\n[\\s\\S]*?(?=\\n### |$)`);
+  const subRe = new RegExp(`### ${CLUSTERS} clusters, one replica, 10 s interval, cold start and restart \\(${date}\\)\\n[\\s\\S]*?(?=\\n### |$)`);
   section = subRe.test(section) ? section.replace(subRe, sub) : `${section.trimEnd()}\n\n${sub}`;
   const next = sectionRe.test(current) ? current.replace(sectionRe, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
   writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
@@ -424,8 +527,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     process.stdout.write(`run ${i + 1} of ${RUNS}\n`);
     results.push(await runOnce());
+    // Written after every run (the same dated subsection, replaced): a long series on a busy
+    // machine that is stopped early still leaves the runs it finished.
+    if (!COLD_ONLY) write(results);
   }
-  write(results);
+  if (COLD_ONLY) {
+    for (const r of results) process.stdout.write(`cold ${r.cold.toFixed(1)} s (from ready ${r.coldFromReady.toFixed(1)} s; ${r.coldProgress}), restart ${r.restart.toFixed(1)} s (${r.restartProgress}), RSS peak ${r.coldRss.toFixed(0)} / ${r.restartRss.toFixed(0)} MiB\n`);
+  }
 }
 
 main().catch((e: Error) => {

@@ -251,12 +251,13 @@ function describeInternalTrust(internalTls: boolean, title: string, more?: (runn
     }
   });
 
-  it('only the services that connect to members may read credentials: the gateway may not', async () => {
+  it('only the services that connect to members may read credentials (the gateway for its API proxy), not the registry itself', async () => {
     const target = `127.0.0.1:${running.platform.ports.registryGrpc}`;
     const method = protos.get('flotilla.registry.v1.RegistryService')!.find((m) => m.path.endsWith('/GetClusterCredentials'))!;
     const as = async (identity: (typeof PLATFORM_IDENTITIES)[number]) => GrpcStatus[(await callRaw(target, method, bearer(running.platform.tokens[identity]), running.channel(identity))).code];
-    expect(await as('gateway')).toBe('PERMISSION_DENIED');
+    expect(await as('registry')).toBe('PERMISSION_DENIED');
     // Past the check, the empty name is a business error.
+    expect(await as('gateway')).toBe('NOT_FOUND');
     expect(await as('provider-import')).toBe('NOT_FOUND');
     expect(await as('health-probe')).toBe('NOT_FOUND');
   });

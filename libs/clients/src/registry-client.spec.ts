@@ -34,8 +34,13 @@ class StandInRegistry {
       getCluster: (r: registryV1.GetClusterRequest) => clusterToProto(this.find(r.name ?? '')),
       listClusters: (r: registryV1.ListClustersRequest): registryV1.ClusterList => {
         const [key, value] = (r.labelSelector ?? '').split('=');
-        const items = [...this.clusters.values()].filter((c) => !key || c.metadata.labels?.[key] === value);
-        return { metadata: { resourceVersion: String(this.version), continue: r.limit ? 'next-page' : '', ...(r.limit ? { remainingItemCount: '3' } : {}) }, items: items.map((c) => clusterToProto(c)) };
+        const all = [...this.clusters.values()].filter((c) => !key || c.metadata.labels?.[key] === value).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+        // Pages as the registry serves them: unset or 0 is its default page (here 2, to show paging); the token is the offset.
+        const limit = r.limit || 2;
+        const from = r.continue ? Number(r.continue) : 0;
+        const items = all.slice(from, from + limit);
+        const more = from + limit < all.length;
+        return { metadata: { resourceVersion: String(this.version), continue: more ? String(from + limit) : '', ...(more ? { remainingItemCount: String(all.length - from - limit) } : {}) }, items: items.map((c) => clusterToProto(c)) };
       },
       createCluster: (r: registryV1.CreateClusterRequest) => {
         const wire = clusterFromProto(r.cluster ?? {}, true);
@@ -99,6 +104,14 @@ class StandInRegistry {
           call.emit('error', toGrpcError(ClusterErrors.watchExpired('too-old')));
           return;
         }
+        if (call.request.importJobChanges) {
+          const name = (call.request.fieldSelector ?? '').replace('metadata.name=', '');
+          call.write({ type: 'ADDED', object: clusterToProto(this.find(name)) });
+          call.write({ type: 'IMPORT_JOB', object: { metadata: { name, resourceVersion: '' } }, importJob: '' });
+          call.write({ type: 'IMPORT_JOB', object: { metadata: { name, resourceVersion: '42' } }, importJob: `import-uid-${name}` });
+          call.end();
+          return;
+        }
         for (const c of this.clusters.values()) call.write({ type: 'ADDED', object: clusterToProto(c) });
         if (call.request.allowBookmarks) call.write({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.version) } } });
         const gone = [...this.clusters.values()][0];
@@ -159,9 +172,33 @@ describe('RegistryClient (against a stand-in registry over real gRPC)', () => {
 
     const list = await client.listClusters({ labelSelector: 'env=prod' });
     expect(list).toEqual({ apiVersion: CLUSTER_API_VERSION, kind: 'ClusterList', metadata: { resourceVersion: '1' }, items: [created] });
+    await client.createCluster(cluster('b'));
     const page = await client.listClusters({ limit: 1 });
-    expect(page.metadata).toEqual({ resourceVersion: '1', continue: 'next-page', remainingItemCount: 3 });
+    expect(page.metadata).toEqual({ resourceVersion: '2', continue: '1', remainingItemCount: 1 });
     expect((await client.listClusters({ labelSelector: 'env=dev' })).items).toEqual([]);
+  });
+
+  it('lists everything page by page, one bounded call each, and finds a member uid past the first page', async () => {
+    for (const n of ['p1', 'p2', 'p3', 'p4', 'p5']) await client.createCluster(cluster(n, n === 'p5' ? { labels: { [MEMBER_UID_LABEL]: 'far' } } : {}));
+    const pages = [];
+    for await (const page of client.listAllClusters()) pages.push(page.items.map((c) => c.metadata.name));
+    expect(pages).toEqual([['p1', 'p2'], ['p3', 'p4'], ['p5']]);
+    expect(registry.seen.filter((s) => s.method === 'listClusters').map((s) => (s.request as registryV1.ListClustersRequest).continue)).toEqual(['', '2', '4']);
+    await client.createCluster(cluster('p0', { labels: { [MEMBER_UID_LABEL]: 'far' } }));
+    await client.createCluster(cluster('p00', { labels: { [MEMBER_UID_LABEL]: 'far' } }));
+    // p0 and p00 fill the first page (both excluded), p5 is on the second.
+    expect(await client.clusterWithMemberUid('far', 'p0')).toBe('p00');
+    expect(await client.clusterWithMemberUid('far', 'p00')).toBe('p0');
+  });
+
+  it('follows a cluster\'s import jobs over the clusters watch: a read-now signal, then each job change; the user travels', async () => {
+    await client.createCluster(cluster('j'));
+    const signals = await lastValueFrom(client.watchImportJobChanges('j', { onBehalfOf: 'alice' }).pipe(toArray()));
+    expect(signals).toEqual([
+      { jobName: '', resourceVersion: '' },
+      { jobName: 'import-uid-j', resourceVersion: '42' },
+    ]);
+    expect(registry.seen.find((s) => s.method === 'watchClusters')?.request).toMatchObject({ fieldSelector: 'metadata.name=j', importJobChanges: true, onBehalfOf: 'alice' });
   });
 
   it('a dry-run create stores nothing', async () => {

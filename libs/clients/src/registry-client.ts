@@ -1,4 +1,4 @@
-import { Observable, map } from 'rxjs';
+import { Observable, filter, map } from 'rxjs';
 import {
   CLUSTER_API_VERSION,
   CLUSTER_LIST_KIND,
@@ -27,7 +27,10 @@ export interface ClusterList {
 export interface ListClustersOptions {
   labelSelector?: string;
   fieldSelector?: string;
-  /** At most this many per page (unset or 0: all). */
+  /**
+   * At most this many per page. Unset or 0: the registry's default page (500); more than 1000 is
+   * served as 1000. Follow metadata.continue (or use listAllClusters) to get everything.
+   */
   limit?: number;
   /** The continue token of the previous page. */
   continue?: string;
@@ -39,6 +42,15 @@ export interface WatchClustersOptions {
   labelSelector?: string;
   fieldSelector?: string;
   allowBookmarks?: boolean;
+  /** The end user the gateway watches for: the registry's per-caller watch limit counts them apart. */
+  onBehalfOf?: string;
+}
+
+/** A job record of a followed cluster changed; jobName '' means "read the jobs now" (the start of the follow). */
+export interface ImportJobSignal {
+  jobName: string;
+  /** The job's version (opaque), '' with an empty jobName. */
+  resourceVersion: string;
 }
 
 /** A change to one cluster, as a watch delivers it. */
@@ -121,10 +133,26 @@ export class RegistryClient {
     return { apiVersion: CLUSTER_API_VERSION, kind: CLUSTER_LIST_KIND, metadata, items: (page.items ?? []).map((c) => clusterFromProto(c)) };
   }
 
+  /**
+   * Every page of a list, one gRPC call each (pages of `limit`, default the registry's 500), so no
+   * answer grows with the fleet. The first page's resourceVersion is the list's.
+   */
+  async *listAllClusters(options: Omit<ListClustersOptions, 'continue'> & { continue?: string } = {}): AsyncGenerator<ClusterList> {
+    let next = options.continue;
+    do {
+      const page = await this.listClusters({ ...options, ...(next ? { continue: next } : { continue: undefined }) });
+      yield page;
+      next = page.metadata.continue;
+    } while (next);
+  }
+
   /** The name of the cluster imported from the member with this kube-system UID, other than `exceptName`. */
   async clusterWithMemberUid(memberUid: string, exceptName?: string): Promise<string | undefined> {
-    const list = await this.listClusters({ labelSelector: `${MEMBER_UID_LABEL}=${memberUid}` });
-    return list.items.map((c) => c.metadata.name).find((n) => n !== exceptName);
+    for await (const page of this.listAllClusters({ labelSelector: `${MEMBER_UID_LABEL}=${memberUid}` })) {
+      const found = page.items.map((c) => c.metadata.name).find((n) => n !== exceptName);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** Creates the cluster with its write-only credentials (sent, never returned). */
@@ -180,6 +208,8 @@ export class RegistryClient {
         labelSelector: options.labelSelector ?? '',
         fieldSelector: options.fieldSelector ?? '',
         allowBookmarks: options.allowBookmarks ?? false,
+        onBehalfOf: options.onBehalfOf ?? '',
+        importJobChanges: false,
       })
       .pipe(
         map((e): ClusterWatchEvent => {
@@ -187,6 +217,27 @@ export class RegistryClient {
           const type = CHANGE_TYPES.includes(e.type ?? '') ? (e.type as ClusterChange['type']) : 'MODIFIED';
           return { type, object: clusterFromProto(e.object ?? {}) };
         }),
+      );
+  }
+
+  /**
+   * Signals when a job record of cluster `clusterName` changes (from the registry's job-change
+   * notifications, over the clusters watch): first one with an empty jobName once the registry
+   * follows, then one per change. The caller reads the jobs on each; nothing is polled.
+   */
+  watchImportJobChanges(clusterName: string, options: { onBehalfOf?: string } = {}): Observable<ImportJobSignal> {
+    return this.grpc
+      .stream(this.s.watchClusters, {
+        resourceVersion: '',
+        labelSelector: '',
+        fieldSelector: `metadata.name=${clusterName}`,
+        allowBookmarks: false,
+        onBehalfOf: options.onBehalfOf ?? '',
+        importJobChanges: true,
+      })
+      .pipe(
+        filter((e) => e.type === 'IMPORT_JOB'),
+        map((e): ImportJobSignal => ({ jobName: e.importJob ?? '', resourceVersion: e.object?.metadata?.resourceVersion ?? '' })),
       );
   }
 

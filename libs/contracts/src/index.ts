@@ -17,3 +17,6 @@ export { importCandidateFromProto, importCandidateToProto } from './import-mappe
 export { clusterEventFromProto, clusterEventToProto } from './cluster-event-mapper';
 import * as credentialsV1 from './generated/flotilla/registry/v1/credentials';
 export { credentialsV1 };
+import * as objectsV1 from './generated/flotilla/registry/v1/objects';
+import * as auditV1 from './generated/flotilla/registry/v1/audit';
+export { auditV1, objectsV1 };

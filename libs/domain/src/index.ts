@@ -75,3 +75,22 @@ export {
 export type { ImportJob, ImportJobOrphan, ImportJobState, ImportJobStep, ImportJobType } from './imports/import';
 export { CLUSTER_EVENTS_PER_CLUSTER, CLUSTER_EVENT_RETENTION_DAYS, clusterEventFromTransition } from './health/cluster-event';
 export type { ClusterEvent } from './health/cluster-event';
+export {
+  FLOTILLA_IAM_GROUP,
+  FLOTILLA_IAM_VERSION,
+  FleetRole,
+  IamResource,
+  KUBESPHERE_IAM_GROUP,
+  KUBESPHERE_IAM_VERSION,
+  MEMBER_ROLES,
+  MemberRole,
+  TOKEN_HASH_ANNOTATION,
+  impersonatedRoleGroup,
+  impersonatedUser,
+} from './iam/iam';
+export type { ClusterAccessBinding, GlobalRoleBinding, LabelSelector, Principal, Subject, SubjectKind, Token, User } from './iam/iam';
+export { newTokenSecret, tokenHash, tokenNameOf } from './iam/token-secret';
+export type { NewTokenSecret } from './iam/token-secret';
+export { MAX_ANNOTATIONS_BYTES, validateLabelsAndAnnotations } from './validation/object-meta';
+export type { MetadataCauses } from './validation/object-meta';
+export { labelSelectorMatches, labelSelectorRequirements, labelSelectorString } from './selectors/label-selector';

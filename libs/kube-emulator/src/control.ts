@@ -2,7 +2,7 @@
  * A tiny HTTP control endpoint on 127.0.0.1 so another process (a sandbox user, a test in
  * another process) can drive faults:
  *   GET  /clusters
- *   POST /clusters/{name}/{latency|down|up|hang|errors|clear-errors|revoke|expire|restore|version|nodes|remove-node|health|compact}
+ *   POST /clusters/{name}/{latency|down|up|hang|errors|clear-errors|revoke|expire|restore|version|nodes|remove-node|health|compact|log|port-target}
  * with a JSON body where the action needs one (see docs/kube-emulator.md).
  */
 import { createServer, type Server } from 'node:http';
@@ -15,10 +15,16 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
+/** Control bodies are small JSON objects; more than this is refused. */
+const MAX_CONTROL_BODY = 64 * 1024;
+
 function readJson(req: NodeJS.ReadableStream): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let s = '';
-    req.on('data', (c: Buffer) => (s += c.toString()));
+    req.on('data', (c: Buffer) => {
+      s += c.toString();
+      if (s.length > MAX_CONTROL_BODY) reject(new Error(`control body over ${MAX_CONTROL_BODY} bytes`));
+    });
     req.on('end', () => {
       try {
         resolve(s.trim() ? (JSON.parse(s) as Record<string, unknown>) : {});
@@ -85,6 +91,17 @@ export async function startControlServer(emu: KubeEmulator, port = 0): Promise<C
           break;
         case 'compact':
           c.compact();
+          break;
+        case 'log':
+          c.appendLog(String(body.namespace ?? 'default'), String(body.pod), String(body.line ?? ''), { container: body.container as string | undefined });
+          break;
+        case 'port-target':
+          c.setPortTarget(
+            String(body.namespace ?? 'default'),
+            String(body.pod),
+            Number(body.port),
+            body.targetPort === undefined || body.targetPort === null ? undefined : { port: Number(body.targetPort), host: body.host as string | undefined },
+          );
           break;
         default:
           return reply(404, { error: `unknown action ${parts[2]}` });

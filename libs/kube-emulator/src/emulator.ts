@@ -1,6 +1,7 @@
 /** KubeEmulator: many virtual Kubernetes API servers in one process. */
-import { VirtualCluster, type ClusterSpec, type ErrorRule, type HealthEndpoint, type UserKind } from './cluster/cluster';
+import { VirtualCluster, type ClusterSpec, type ErrorRule, type HealthEndpoint, type RequestRecord, type StreamRecord, type UserKind } from './cluster/cluster';
 import type { Flavour, NodeSpec } from './cluster/flavours';
+import { containerNames } from './cluster/kubelet';
 import { kubeconfigFor } from './kubeconfig';
 import { Network } from './server/network';
 import type { PeerRecord } from './server/peers';
@@ -141,9 +142,53 @@ export class ClusterHandle {
   recordPeers(options: { processes?: boolean } = {}): void {
     this.net.recordPeers(this.c, options.processes ?? false);
   }
+  /**
+   * Records every request from now on (method, path, the SHA-256 of its bearer token, who it
+   * authenticated as, its Impersonate-* headers, its header names). Calling it again starts afresh.
+   */
+  recordRequests(): void {
+    this.c.requestLog = [];
+  }
+  /** The requests recorded since recordRequests, oldest first. */
+  requests(): RequestRecord[] {
+    return [...(this.c.requestLog ?? [])];
+  }
   /** The peers recorded since recordPeers, oldest first. */
   peers(): PeerRecord[] {
     return this.net.peers(this.c);
+  }
+  /**
+   * Appends `text` to a container's log, one line per `\n`-separated part: `kubectl logs` shows it
+   * and `logs -f` followers (and attached clients) receive it at once. `container` defaults to
+   * the pod's first container (then the pod must exist).
+   */
+  appendLog(namespace: string, pod: string, text: string, options: { container?: string } = {}): void {
+    let container = options.container;
+    if (!container) {
+      const o = this.c.api().find(this.c.resolve('', 'v1', 'pods')!, namespace, pod);
+      if (!o) throw new Error(`appendLog: pod ${namespace}/${pod} does not exist; create it first or name the container`);
+      container = containerNames(o)[0];
+      if (!container) throw new Error(`appendLog: pod ${namespace}/${pod} has no containers`);
+    }
+    this.c.kubelet.appendLog(namespace, pod, container, text);
+  }
+  /**
+   * Sends port-forwarded connections to the pod's `podPort` on to a TCP target on this machine
+   * (loopback only, e.g. an echo server a test started), or back to the built-in echo with
+   * `undefined`. May be called before the pod exists.
+   */
+  setPortTarget(namespace: string, pod: string, podPort: number, target: { port: number; host?: string } | undefined): void {
+    if (!Number.isInteger(podPort) || podPort < 1 || podPort > 65535) throw new Error(`setPortTarget: pod port ${podPort} is not in 1-65535`);
+    if (target) {
+      const host = target.host ?? '127.0.0.1';
+      if (!['127.0.0.1', '::1', 'localhost'].includes(host)) throw new Error(`setPortTarget: target host ${host} is not loopback; the emulator forwards only to this machine's loopback`);
+      if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) throw new Error(`setPortTarget: target port ${target.port} is not in 1-65535`);
+      this.c.kubelet.setPortTarget(namespace, pod, podPort, { host, port: target.port });
+    } else this.c.kubelet.setPortTarget(namespace, pod, podPort, undefined);
+  }
+  /** The upgraded exec/attach/portforward connections so far, oldest first: which transport and protocol each used. */
+  streamConnections(): StreamRecord[] {
+    return [...this.c.streams];
   }
   /** forget the watch history: resuming from any earlier resourceVersion answers 410 Expired. */
   compact(): void {

@@ -17,7 +17,7 @@
  */
 export { KubeEmulator, ClusterHandle } from './emulator';
 export type { EmulatorOptions, CredentialUser, ErrorRateOptions } from './emulator';
-export type { ClusterSpec, UserKind, HealthEndpoint } from './cluster/cluster';
+export type { ClusterSpec, UserKind, HealthEndpoint, StreamRecord, RequestRecord } from './cluster/cluster';
 export type { PeerRecord } from './server/peers';
 export type { Flavour, NodeSpec } from './cluster/flavours';
 export { startControlServer } from './control';

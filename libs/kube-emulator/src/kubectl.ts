@@ -48,6 +48,8 @@ export interface KubectlOptions {
   kubeconfig: string;
   input?: string;
   timeoutMs?: number;
+  /** Extra environment, e.g. KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false to force SPDY. */
+  env?: Record<string, string>;
 }
 
 /** Writes a kubeconfig string to a temporary file and returns its path. */
@@ -58,16 +60,16 @@ export function writeKubeconfig(content: string): string {
   return p;
 }
 
-function kubectlEnv(): NodeJS.ProcessEnv {
+function kubectlEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const cache = mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
-  return { PATH: process.env.PATH, HOME: cache, KUBECACHEDIR: join(cache, 'cache') };
+  return { PATH: process.env.PATH, HOME: cache, KUBECACHEDIR: join(cache, 'cache'), ...extra };
 }
 
 /** Runs kubectl to completion. */
 export async function kubectl(args: string[], o: KubectlOptions): Promise<KubectlResult> {
   const bin = await ensureKubectl();
   return new Promise((res) => {
-    const child = spawn(bin, ['--kubeconfig', resolve(o.kubeconfig), ...args], { env: kubectlEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['--kubeconfig', resolve(o.kubeconfig), ...args], { env: kubectlEnv(o.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -81,8 +83,8 @@ export async function kubectl(args: string[], o: KubectlOptions): Promise<Kubect
   });
 }
 
-/** Starts a long-running kubectl (e.g. `get -w`); the caller stops it. */
-export async function kubectlSpawn(args: string[], o: KubectlOptions): Promise<ChildProcess> {
+/** Starts a long-running kubectl (e.g. `get -w`, `logs -f`, `port-forward`); the caller stops it. `stdin: true` keeps its stdin open as a pipe. */
+export async function kubectlSpawn(args: string[], o: KubectlOptions & { stdin?: boolean }): Promise<ChildProcess> {
   const bin = await ensureKubectl();
-  return spawn(bin, ['--kubeconfig', resolve(o.kubeconfig), ...args], { env: kubectlEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(bin, ['--kubeconfig', resolve(o.kubeconfig), ...args], { env: kubectlEnv(o.env), stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
 }

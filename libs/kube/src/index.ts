@@ -75,3 +75,28 @@ export {
   readMemberUid,
   type ImportPolicyConfig,
 } from './import/import-policy';
+export {
+  DEFAULT_MEMBER_ACCESS,
+  DEFAULT_ROLE_MAP,
+  IMPERSONATION_ROLE_NAME,
+  ROLE_BINDING_NAMES,
+  boundRoleNames,
+  memberClusterRole,
+  roleBindingName,
+} from './import/member-role';
+export type { MemberAccessChoice, RoleMap } from './import/member-role';
+export {
+  IMPERSONATION_ANNOTATION,
+  MemberAccessConflictError,
+  MemberAccessRefusedError,
+  NO_USER_PLACEHOLDER,
+  ROLE_MAP_ANNOTATION,
+  impersonationEnabled,
+  impersonationRules,
+  memberAccessChoice,
+  roleMapOf,
+  syncMemberAccess,
+} from './import/member-access';
+export type { DesiredMemberAccess, MemberAccessResult } from './import/member-access';
+export { MemberTransport, memberError } from './member/member-transport';
+export type { MemberTransportOptions, MemberUpgrade } from './member/member-transport';

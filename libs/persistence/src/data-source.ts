@@ -24,6 +24,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     synchronize: false,
     logging: false,
     applicationName: options.applicationName,
-    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 },
+    // Every statement is bounded (issue 13): a stuck Postgres gives an error, never a caller
+    // waiting forever; a transaction left idle is ended by the server.
+    extra: { max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, statement_timeout: 30_000, query_timeout: 35_000, idle_in_transaction_session_timeout: 60_000 },
   });
 }

@@ -20,6 +20,28 @@ export interface JobEvents {
   onOutcome?(queue: string, job: string, outcome: 'completed' | 'failed' | 'invalid', error?: Error): void;
 }
 
+/**
+ * A job BullMQ will not run again: its last attempt failed, it was refused as invalid, or it
+ * stalled more often than allowed (its worker died with it). In the last case the handler never
+ * ran, so nothing recorded the outcome: a listener of onGaveUp does.
+ */
+export interface GaveUpJob {
+  queue: string;
+  jobName: string;
+  jobId: string;
+  /** The payload as stored (not validated: it may be the reason it failed). */
+  data: unknown;
+  reason: string;
+  attemptsMade: number;
+}
+
+/** BullMQ worker timings; the defaults are BullMQ's own (tests shorten them to see a stall in seconds). */
+export interface WorkerTimings {
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+}
+
 export interface QueueRuntimeStatus {
   queue: string;
   jobs: string[];
@@ -48,6 +70,7 @@ export function checkHandlers(service: string, declared: readonly string[], hand
  */
 export class WorkerHost {
   private readonly workers = new Map<string, { worker: Worker; queue: Queue; connection: Redis; jobs: string[]; concurrency: number }>();
+  private readonly gaveUpListeners: ((job: GaveUpJob) => void | Promise<void>)[] = [];
 
   constructor(
     private readonly connection: Redis,
@@ -55,7 +78,13 @@ export class WorkerHost {
     private readonly handlers: readonly JobHandler<unknown>[],
     private readonly events: JobEvents = {},
     private readonly concurrency: Record<string, number> = {},
+    private readonly timings: WorkerTimings = {},
   ) {}
+
+  /** Called once per job BullMQ gives up on (see GaveUpJob); a listener's failure is swallowed (the reconciler catches up). */
+  onGaveUp(listener: (job: GaveUpJob) => void | Promise<void>): void {
+    this.gaveUpListeners.push(listener);
+  }
 
   start(): void {
     const byQueue = new Map<string, JobHandler<unknown>[]>();
@@ -63,17 +92,25 @@ export class WorkerHost {
     for (const [queueName, handlers] of byQueue) {
       const byName = new Map(handlers.map((h) => [h.definition.name, h]));
       const concurrency = this.concurrency[queueName] ?? 10;
-      // A worker blocks its connection waiting for jobs: it gets its own, closed with it.
-      const connection = this.connection.duplicate({ maxRetriesPerRequest: null });
+      // A worker blocks its connection waiting for jobs: it gets its own, closed with it. The
+      // shared connection's commands time out (service-kit createRedis); a blocking BZPOPMIN must
+      // not, and BullMQ requires maxRetriesPerRequest null here. These are the only such connections.
+      const connection = this.connection.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
       const worker = new Worker(queueName, async (job: Job) => this.process(queueName, byName, job), {
         connection,
         prefix: this.prefix,
         concurrency,
         autorun: true,
+        ...(this.timings.lockDurationMs ? { lockDuration: this.timings.lockDurationMs } : {}),
+        ...(this.timings.stalledIntervalMs ? { stalledInterval: this.timings.stalledIntervalMs } : {}),
+        ...(this.timings.maxStalledCount !== undefined ? { maxStalledCount: this.timings.maxStalledCount } : {}),
       });
       worker.on('error', () => {
         // Connection errors are retried by ioredis; readiness reports them.
       });
+      // Every failed attempt lands here, including a job failed for stalling too often, which
+      // BullMQ fails without calling the processor (the handler never sees it).
+      worker.on('failed', (job) => void this.gaveUpIfFinal(queueName, job));
       const queue = new Queue(queueName, { connection: this.connection, prefix: this.prefix });
       this.workers.set(queueName, { worker, queue, connection, jobs: [...byName.keys()], concurrency });
     }
@@ -102,6 +139,18 @@ export class WorkerHost {
     } catch (error) {
       this.events.onOutcome?.(queueName, job.name, 'failed', error instanceof Error ? error : undefined);
       throw error;
+    }
+  }
+
+  private async gaveUpIfFinal(queue: string, job: Job | undefined): Promise<void> {
+    if (!job || this.gaveUpListeners.length === 0) return;
+    try {
+      // A failed attempt with attempts left moves the job to delayed (or wait): not final.
+      if ((await job.getState()) !== 'failed') return;
+      const gaveUp: GaveUpJob = { queue, jobName: job.name, jobId: job.id ?? '', data: job.data, reason: job.failedReason ?? 'failed', attemptsMade: job.attemptsMade };
+      for (const listener of this.gaveUpListeners) await Promise.resolve(listener(gaveUp)).catch(() => undefined);
+    } catch {
+      // Redis gone mid-way: the reconciler of the owning service finds the job failed later.
     }
   }
 

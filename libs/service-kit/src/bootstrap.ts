@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { ConfigError, describeConfig, memberAddressWarnings, type MemberAddressConfig } from '@flotilla/config';
 import { configureInternalCalls } from '@flotilla/clients';
 import { EdgeErrorFilter, GrpcObservabilityInterceptor, GrpcPackage, STANDARD_GRPC_PACKAGES, grpcServerOptions } from './grpc';
@@ -17,6 +18,11 @@ export interface ServiceOptions {
   module: Type<unknown> | DynamicModule;
   config: Record<string, unknown>;
   http: { host: string; port: number };
+  /**
+   * Serve the HTTP port over TLS with this certificate chain and key (PEM text, read by the
+   * service at start). Health, readiness and metrics are then on HTTPS too.
+   */
+  https?: { cert: string; key: string };
   grpc: { host: string; port: number; packages: GrpcPackage[] };
   /**
    * Who may call each of the service's own gRPC methods (docs/security.md). Worker status and
@@ -35,6 +41,12 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** TLS 1.2 at least (what kubectl and every supported client speak); Node's defaults otherwise. */
+function httpsServerOptions(https: { cert: string; key: string }) {
+  const options = { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' } satisfies HttpsServerOptions;
+  return options;
+}
+
 /**
  * Starts one Flotilla service: HTTP (health, readiness, metrics, and any REST routes) and
  * gRPC (its packages, grpc.health.v1, reflection, worker status), with graceful shutdown.
@@ -51,6 +63,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     bufferLogs: false,
     abortOnError: false,
     bodyParser: false,
+    httpsOptions: options.https ? httpsServerOptions(options.https) : undefined,
   });
   installHttpObservability(app.getHttpAdapter().getInstance() as Express, runtime);
   await options.configureHttp?.(app);
@@ -66,7 +79,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await app.listen(options.http.port, options.http.host);
   const server = app.getHttpServer() as Server;
   const address = server.address() as AddressInfo;
-  const httpUrl = `http://${options.http.host}:${address.port}`;
+  const httpUrl = `${options.https ? 'https' : 'http'}://${options.http.host}:${address.port}`;
   runtime.logger.info({ http: httpUrl, grpc: grpcTarget, internalTls: security.server.credentials !== undefined }, `${runtime.name} is up`);
 
   let stopping: Promise<void> | undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
@@ -55,20 +56,47 @@ export function testQueuePrefix(): { prefix: string; cleanup(): Promise<void> } 
 /** Ports this process has handed out: the kernel may offer a just-closed port again. */
 const handedOut = new Set<number>();
 
-function listen(): Promise<Server> {
+function listen(port = 0): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
+    server.listen(port, '127.0.0.1', () => resolve(server));
   });
 }
 
 /**
+ * The lowest port of the kernel's ephemeral range (Linux; 32768 elsewhere). Ports below it are
+ * never given to outgoing connections nor to listeners on port 0, so a port chosen there stays
+ * free between freePort() and the service binding it, however busy the machine is (kubectl runs,
+ * other test processes' clients and servers all draw from the ephemeral range).
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+const BELOW_EPHEMERAL = { low: 10_000, high: ephemeralLow() };
+
+/**
  * A TCP port that was free a moment ago on 127.0.0.1, never one this process handed out before.
- * Rejected ports stay bound while it looks further, so the kernel cannot offer them again (with
- * thousands of ports in use it tends to offer the same free port every time).
+ * Chosen at random below the ephemeral range first (see ephemeralLow); only when that range is
+ * unusable, one the kernel offers. Rejected ports stay bound while it looks further, so the kernel
+ * cannot offer them again (with thousands of ports in use it tends to offer the same free port every time).
  */
 export async function freePort(): Promise<number> {
+  const { low, high } = BELOW_EPHEMERAL;
+  for (let attempt = 0; high - low > 1000 && attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    const server = await listen(port).catch(() => undefined);
+    if (!server) continue;
+    await new Promise((r) => server.close(r));
+    handedOut.add(port);
+    return port;
+  }
   const held: Server[] = [];
   try {
     for (let attempt = 0; attempt < 1000; attempt++) {

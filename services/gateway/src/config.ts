@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { baseConfigShape, configParts, internalSecurityConfigShape, loadConfig } from '@flotilla/config';
+import { auditConfigShape } from './audit/audit-config';
+import { authConfigShape } from './auth/auth-config';
+import { iamConfigShape } from './iam/iam-config';
 import { importEdgeConfigShape } from './imports/import-config';
+import { gatewayTlsConfigShape } from './kubeconfigs/tls-config';
+import { proxyConfigShape } from './proxy/proxy-config';
 
 export const gatewayConfigShape = {
   ...baseConfigShape,
@@ -18,6 +23,11 @@ export const gatewayConfigShape = {
   /** Internal trust (docs/security.md): the gateway's own identity when it calls the registry and provider-import. */
   FLOTILLA_INTERNAL_TOKEN: configParts.internalToken,
   ...internalSecurityConfigShape,
+  ...authConfigShape,
+  ...iamConfigShape,
+  ...auditConfigShape,
+  ...gatewayTlsConfigShape,
+  ...proxyConfigShape,
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,7 +1,19 @@
 import { Module } from '@nestjs/common';
-import { CLUSTER_EVENTS_CLIENT, ClusterEventsClient, IMPORT_CLIENT, IMPORT_JOBS_CLIENT, ImportClient, ImportJobsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
+import { AUDIT_STORE, AuditClient, CLUSTER_EVENTS_CLIENT, ClusterEventsClient, IMPORT_CLIENT, IMPORT_JOBS_CLIENT, ImportClient, ImportJobsClient, OBJECT_STORE, ObjectsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
 import { CONFIG, RUNTIME, ServiceRuntime, grpcReadinessCheck } from '@flotilla/service-kit';
 import { AdminModule } from './admin/admin.module';
+import { AuditController } from './audit/audit.controller';
+import { AuditQueryService } from './audit/audit-query.service';
+import { auditRecorderProvider } from './audit/audit.providers';
+import { authProviders } from './auth/auth.providers';
+import { CLUSTER_LABELS } from './authz/authorizer';
+import { ClusterMirror } from './fleet/cluster-mirror';
+import { FleetModule } from './fleet/fleet.module';
+import { IamModule } from './iam/iam.module';
+import { gatewayCaProvider } from './kubeconfigs/kubeconfigs.providers';
+import { KubeconfigsController } from './kubeconfigs/kubeconfigs.controller';
+import { KubeconfigsService } from './kubeconfigs/kubeconfigs.service';
+import { ProxyModule } from './proxy/proxy.module';
 import { ClustersApiService } from './clusters/clusters-api.service';
 import { ClustersController } from './clusters/clusters.controller';
 import { GatewayConfig } from './config';
@@ -12,9 +24,39 @@ import { ClusterEventsApiService } from './events/cluster-events-api.service';
 import { ClusterEventsController } from './events/cluster-events.controller';
 
 @Module({
-  imports: [AdminModule],
-  controllers: [ImportsController, ClusterEventsController, ClustersController],
+  imports: [
+    AdminModule,
+    FleetModule,
+    ProxyModule,
+    IamModule.register({
+      objectStore: {
+        provide: OBJECT_STORE,
+        inject: [CONFIG, RUNTIME],
+        useFactory: (config: GatewayConfig, runtime: ServiceRuntime) => {
+          const client = new ObjectsClient(config.REGISTRY_GRPC_URL);
+          runtime.shutdown.onClose('objects-client', async () => client.close());
+          return client;
+        },
+      },
+    }),
+  ],
+  controllers: [ImportsController, ClusterEventsController, KubeconfigsController, ClustersController, AuditController],
   providers: [
+    ...authProviders,
+    { provide: CLUSTER_LABELS, useExisting: ClusterMirror },
+    {
+      provide: AUDIT_STORE,
+      inject: [CONFIG, RUNTIME],
+      useFactory: (config: GatewayConfig, runtime: ServiceRuntime) => {
+        const client = new AuditClient(config.REGISTRY_GRPC_URL);
+        runtime.shutdown.onClose('audit-client', async () => client.close());
+        return client;
+      },
+    },
+    auditRecorderProvider,
+    AuditQueryService,
+    gatewayCaProvider,
+    KubeconfigsService,
     {
       provide: REGISTRY_CLIENT,
       inject: [CONFIG, RUNTIME],

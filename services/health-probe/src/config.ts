@@ -38,6 +38,13 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, dots, dashes or underscores').optional(),
     /** Stream entries kept for automation (XADD MAXLEN ~). */
     PROBE_EVENT_STREAM_MAXLEN: ms(10_000, 100, 10_000_000),
+    /**
+     * While Redis does not answer, a replica keeps probing the share it last held for this long
+     * (ADR 0033), then fences itself until a heartbeat succeeds.
+     */
+    PROBE_REDIS_GRACE_MS: ms(300_000, 1_000, 86_400_000),
+    /** Health events kept in memory while the Redis stream cannot be written; past it the oldest are dropped (counted). */
+    PROBE_EVENT_BUFFER_MAX: ms(50_000, 100, 1_000_000),
   };
 }
 

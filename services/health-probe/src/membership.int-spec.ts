@@ -44,22 +44,26 @@ describe('ReplicaMembership (real Redis)', () => {
     await a.stop();
   });
 
-  it('fences itself when it cannot heartbeat, and tells its listeners again when the fence lifts', async () => {
-    // The fence is timed by the replica's own clock: a fake one, so no waiting.
+  it('keeps its last share through the grace when it cannot heartbeat, then fences itself; tells its listeners again when the fence lifts (ADR 0033)', async () => {
+    // The grace is timed by the replica's own clock: a fake one, so no waiting.
     let clock = 1_000_000;
-    const m = new ReplicaMembership(redis, { keyPrefix: `${queue.prefix}-fence`, ttlMs: 400, heartbeatMs: 100, replicaId: 'solo', now: () => clock });
+    const m = new ReplicaMembership(redis, { keyPrefix: `${queue.prefix}-fence`, ttlMs: 400, heartbeatMs: 100, graceMs: 5_000, replicaId: 'solo', now: () => clock });
     const seen: number[] = [];
     m.onChange((live) => seen.push(live.length));
     await m.beat();
     expect(m.owns('x')).toBe(true);
-    clock += 200; // TTL/2 without a beat: not yet
+    clock += 201; // longer than TTL/2 without a beat: ADR 0020 fenced here; now it only degrades
     expect(m.owns('x')).toBe(true);
-    clock += 1; // longer than TTL/2 without a beat: fenced
+    expect(m.degraded()).toBe(true);
+    clock += 5_000 - 201; // exactly the grace: still probing
+    expect(m.owns('x')).toBe(true);
+    clock += 1; // past the grace: fenced
     expect(m.owns('x')).toBe(false);
     expect(m.liveReplicas()).toEqual([]);
     seen.length = 0;
     await m.beat(); // same live set as before, but the fence lifted: listeners must hear of it
     expect(m.owns('x')).toBe(true);
+    expect(m.degraded()).toBe(false);
     expect(seen).toEqual([1]);
     await m.stop();
   });

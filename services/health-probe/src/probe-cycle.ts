@@ -46,10 +46,15 @@ export class ProbeCycle {
     private readonly deps: ProbeCycleDeps,
   ) {}
 
-  /** `active` turns false when the cluster is dropped or the scheduler stops: nothing is written then. */
-  async run(t: ProbeTarget, active: () => boolean): Promise<void> {
+  /**
+   * `active` turns false when the cluster is dropped or the scheduler stops: nothing is written then.
+   * `probed` is called once the member has answered (or not): the rest (event, status write) waits
+   * on the registry, not on the member, and needs no probe slot.
+   */
+  async run(t: ProbeTarget, active: () => boolean, probed?: () => void): Promise<void> {
     const started = this.deps.now();
     const attempt = await this.attempt(t);
+    probed?.();
     const classification = classifyAttempt(attempt, t.cluster.status?.uid);
     const kind = resultKind(classification);
     t.lastKind = kind;

@@ -147,13 +147,24 @@ export interface FirstProbeInput {
 }
 
 /**
+ * A newly owned cluster is probed for the first time within this, whatever its interval: a replica
+ * that starts with (or takes over) its share must have probed every cluster of it within 30 s
+ * (issue 13), which leaves 10 s for the fleet list and the credentials.
+ */
+export const FIRST_PROBE_MAX_SPREAD_MS = 20_000;
+
+/**
  * When a newly owned cluster is first probed, which sets its phase. During the scheduler's first
- * interval the window is the whole interval (the fleet arrives at once, and even phases mean an
- * even load); afterwards min(interval, 5 s), so a dead replica's clusters are probed by their new
- * owner soon after its lease expires (ADR 0026).
+ * interval the window is the interval (the fleet arrives at once, and even phases mean an even
+ * load); afterwards min(interval, 5 s), so a dead replica's clusters are probed by their new
+ * owner soon after its lease expires (ADR 0026). A cluster whose own interval is longer than the
+ * fleet's (annotation) starts within the fleet's interval all the same, and no window is longer
+ * than FIRST_PROBE_MAX_SPREAD_MS.
  */
 export function firstProbeAt(i: FirstProbeInput): number {
-  const spread = i.spreadMs ?? (i.now - i.schedulerStartedAt < i.defaultIntervalMs ? i.intervalMs : Math.min(i.intervalMs, 5000));
+  const interval = Math.min(i.intervalMs, i.defaultIntervalMs);
+  const window = i.now - i.schedulerStartedAt < i.defaultIntervalMs ? interval : Math.min(interval, 5000);
+  const spread = i.spreadMs ?? Math.min(window, FIRST_PROBE_MAX_SPREAD_MS);
   return i.now + Math.floor(i.random * spread);
 }
 

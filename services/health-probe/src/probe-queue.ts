@@ -46,14 +46,29 @@ interface Item {
 
 /** The due keys and the runs in flight for one concurrency bound. */
 class Lane {
-  readonly due = new Fifo<Item>();
+  /** Keys due for their first run since they were scheduled the first time: served first. */
+  private readonly first = new Fifo<Item>();
+  private readonly due = new Fifo<Item>();
   running = 0;
 
   constructor(readonly limit: number) {}
 
-  /** The next due item when a slot is free. */
+  push(item: Item): void {
+    (item.runs === 0 ? this.first : this.due).push(item);
+  }
+
+  get queued(): number {
+    return this.first.size + this.due.size;
+  }
+
+  /**
+   * The next due item when a slot is free. A key never run goes before keys run already: when a
+   * replica starting with (or taking over) thousands of keys falls behind, it covers every key
+   * once before it runs any a second time (issue 13: every cluster probed within 30 s).
+   */
   take(): Item | undefined {
-    return this.running < this.limit ? this.due.shift() : undefined;
+    if (this.running >= this.limit) return undefined;
+    return this.first.shift() ?? this.due.shift();
   }
 }
 
@@ -75,8 +90,12 @@ export interface ProbeQueueWorker {
   laneFor(key: string): LaneName;
   /** Whether a key taken from its lane is still to run; when not, it takes no slot. */
   admit(key: string): boolean;
-  /** The work for a key; it holds a slot of its lane until it settles. It may schedule the key again. */
-  run(key: string, timing: { due?: number; startedAt: number }): Promise<void>;
+  /**
+   * The work for a key; it holds a slot of its lane until it settles or calls `release` (the slot
+   * is then free for others, but the key still counts as running: it is not started again until
+   * the work settles). It may schedule the key again.
+   */
+  run(key: string, timing: { due?: number; startedAt: number }, release: () => void): Promise<void>;
 }
 
 /**
@@ -124,8 +143,8 @@ export class ProbeQueue {
   /** Per lane: keys due and waiting for a slot, and runs in flight. */
   load(): Record<LaneName, { queued: number; inFlight: number }> {
     return {
-      main: { queued: this.main.due.size, inFlight: this.main.running },
-      suspect: { queued: this.suspect.due.size, inFlight: this.suspect.running },
+      main: { queued: this.main.queued, inFlight: this.main.running },
+      suspect: { queued: this.suspect.queued, inFlight: this.suspect.running },
     };
   }
 
@@ -172,7 +191,7 @@ export class ProbeQueue {
         if (item.removed || item.queued || item.inFlight) continue;
         item.slot = undefined;
         item.queued = true;
-        this.lane(this.worker.laneFor(item.key)).due.push(item);
+        this.lane(this.worker.laneFor(item.key)).push(item);
       }
     }
     this.lastSlot = current;
@@ -215,12 +234,21 @@ export class ProbeQueue {
     item.inFlight = true;
     const run = ++item.runs;
     if (lane === this.main) this.started.push({ item, run, at: startedAt });
-    const p = this.worker.run(item.key, { due: item.due, startedAt }).finally(() => {
+    // The slot is given back once: when the worker says its part that needs one is done (the
+    // probe; its status write then waits in the registry-call queue, holding no probe slot), or
+    // when the run settles.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       item.lane!.running--;
       item.lane = undefined;
+      if (!this.stopped) queueMicrotask(() => this.dispatch());
+    };
+    const p = this.worker.run(item.key, { due: item.due, startedAt }, release).finally(() => {
+      release();
       item.inFlight = false;
       this.settled.delete(p);
-      if (!this.stopped) this.dispatch();
     });
     this.settled.add(p);
   }

@@ -1,15 +1,16 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { Cluster, ClusterStatus } from '@flotilla/domain';
+import { Cluster, ClusterStatus, clusterEventFromTransition } from '@flotilla/domain';
 import { MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
 import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
 import { FleetWatcher } from './fleet';
 import { ReplicaMembership } from './membership';
 import { ProbeScheduler, Prober } from './scheduler';
-import { HealthEventPublisher } from './events';
+import { HealthEventStream, toHealthEvent } from './events';
 import { REGISTRY_PORT, RegistryPort } from './registry-port';
+import { CredentialLoader } from './credential-loader';
 
 /**
  * Wires the parts: the fleet from the registry, ownership from Redis membership, the probe
@@ -22,12 +23,13 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly fleet: FleetWatcher;
   private readonly known = new Map<string, Cluster>();
   private readonly lastSeen = new Map<string, string>();
-  private readonly events: HealthEventPublisher;
+  private readonly events: HealthEventStream;
   private flushTimer?: NodeJS.Timeout;
   private flushChain: Promise<void> = Promise.resolve();
   private readonly registryCalls: ConcurrencyLimit;
   private readonly memberPolicy: MemberAddressPolicy;
   private startTimer?: NodeJS.Timeout;
+  private readonly credentials: CredentialLoader;
 
   constructor(
     @Inject(CONFIG) private readonly config: HealthProbeConfig,
@@ -37,6 +39,12 @@ export class ProbeService implements OnApplicationBootstrap {
   ) {
     this.registryCalls = new ConcurrencyLimit(config.PROBE_REGISTRY_CONCURRENCY);
     this.memberPolicy = memberPolicyFromConfig(config);
+    // Credentials are read in batches (one registry call for hundreds of clusters), ahead of the
+    // first probes of every cluster this replica takes: the cold start's largest cost (docs/health.md).
+    this.credentials = new CredentialLoader(
+      { batch: (names) => registry.credentialsBatch(names) },
+      { maxBatch: CREDENTIALS_BATCH, windowMs: 20, keepMs: 60_000, limit: (fn) => this.registryCalls.run(fn) },
+    );
     const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
     const failures = new Counter({ name: 'flotilla_probe_failures_total', help: 'Failed cluster probes by result', labelNames: ['result'], registers });
@@ -54,9 +62,28 @@ export class ProbeService implements OnApplicationBootstrap {
     });
     const transitions = new Counter({ name: 'flotilla_cluster_transitions_total', help: 'Ready transitions written', labelNames: ['to', 'reason'], registers });
     const prefix = config.FLOTILLA_QUEUE_PREFIX;
-    this.membership = new ReplicaMembership(redis, { keyPrefix: prefix, ttlMs: config.PROBE_LEASE_TTL_MS, heartbeatMs: config.PROBE_LEASE_HEARTBEAT_MS, replicaId: config.PROBE_REPLICA_ID });
-    this.events = new HealthEventPublisher(redis, prefix, config.PROBE_EVENT_STREAM_MAXLEN, registry);
+    this.membership = new ReplicaMembership(redis, {
+      keyPrefix: prefix,
+      ttlMs: config.PROBE_LEASE_TTL_MS,
+      heartbeatMs: config.PROBE_LEASE_HEARTBEAT_MS,
+      graceMs: config.PROBE_REDIS_GRACE_MS,
+      replicaId: config.PROBE_REPLICA_ID,
+    });
     const log = runtime.logger;
+    const dropped = new Counter({ name: 'flotilla_health_events_dropped_total', help: 'Health events dropped from the stream buffer while Redis was unreachable (they stay in the registry)', registers });
+    let lastStreamWarning = 0;
+    this.events = new HealthEventStream(redis, {
+      prefix,
+      maxLen: config.PROBE_EVENT_STREAM_MAXLEN,
+      capacity: config.PROBE_EVENT_BUFFER_MAX,
+      onDropped: (n) => dropped.inc(n),
+      onError: (error) => {
+        // One line per 30 s at most: an outage must not flood the log.
+        if (Date.now() - lastStreamWarning < 30_000) return;
+        lastStreamWarning = Date.now();
+        log.warn({ err: safeMessage(error), pending: this.events.pending }, 'publishing health events to Redis failed; kept and retried');
+      },
+    });
     this.scheduler = new ProbeScheduler(
       {
         intervalMs: config.PROBE_INTERVAL_MS,
@@ -74,9 +101,18 @@ export class ProbeService implements OnApplicationBootstrap {
         recordTransition: async (c, t, at) => {
           transitions.inc({ to: t.to, reason: t.reason });
           log.info({ cluster: c.metadata.name, from: t.from, to: t.to, reason: t.reason }, 'cluster Ready transition');
-          await this.registryCalls.run(() => this.events.publish(c, t, at));
+          // Postgres (through the registry) gets the transition whether or not Redis answers; the
+          // stream publish only appends to a bounded buffer, outside the registry-call limiter.
+          const event = clusterEventFromTransition({ name: c.metadata.name, uid: c.metadata.uid ?? '' }, t, at);
+          try {
+            await this.registryCalls.run(() => this.registry.recordEvent(event));
+          } finally {
+            this.events.push(toHealthEvent(c, t, at, event.name));
+          }
         },
         owns: (name) => this.membership.owns(name),
+        prefetch: (name) => this.credentials.prefetch([name]),
+        forget: (name) => this.credentials.forget(name),
         probed: (name, at) => void this.lastSeen.set(name, at.toISOString()),
         observe: (result, seconds) => {
           probes.inc({ result });
@@ -107,6 +143,32 @@ export class ProbeService implements OnApplicationBootstrap {
           this.set({ lane, state: 'queued' }, queued);
           this.set({ lane, state: 'in_flight' }, inFlight);
         }
+      },
+    });
+    new Gauge({
+      name: 'flotilla_probe_unprobed_clusters',
+      help: 'Clusters this replica owns and has not probed yet since it took them: non-zero during a cold start or a takeover, and for no longer than about 20 s',
+      registers,
+      collect() {
+        this.set(scheduler.unprobed());
+      },
+    });
+    const events = this.events;
+    new Gauge({
+      name: 'flotilla_health_events_pending',
+      help: 'Health events waiting to be published on the Redis stream (grows while Redis is unreachable)',
+      registers,
+      collect() {
+        this.set(events.pending);
+      },
+    });
+    const membership = this.membership;
+    new Gauge({
+      name: 'flotilla_probe_membership_state',
+      help: 'Membership of this replica: 0 heartbeating, 1 degraded (Redis unreachable; probing its last share), 2 fenced (grace over; probing nothing)',
+      registers,
+      collect() {
+        this.set(membership.fenced() ? 2 : membership.degraded() ? 1 : 0);
       },
     });
     const registryCalls = this.registryCalls;
@@ -156,6 +218,8 @@ export class ProbeService implements OnApplicationBootstrap {
     if (this.startTimer) clearTimeout(this.startTimer);
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.fleet.stop();
+    this.events.stop();
+    this.credentials.stop();
     await this.membership.stop();
     await this.scheduler.stop();
     await this.flushLastSeen();
@@ -192,10 +256,13 @@ export class ProbeService implements OnApplicationBootstrap {
 
   /** A prober under the member address policy and the TLS choice the cluster was imported with. */
   private async createProber(cluster: Cluster): Promise<Prober> {
-    const creds = await this.registryCalls.run(() => this.registry.credentials(cluster.metadata.name));
+    const creds = await this.credentials.load(cluster.metadata.name);
     return memberProber(cluster, creds, this.memberPolicy, { timeoutMs: this.config.PROBE_TIMEOUT_MS, allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL });
   }
 }
+
+/** Clusters per credential batch (BatchGetClusterCredentials takes at most 1,000; a fleet page is 500). */
+const CREDENTIALS_BATCH = 500;
 
 /** Probe times per RecordProbeTimes call (the registry takes at most 10,000). */
 const PROBE_TIMES_BATCH = 5000;

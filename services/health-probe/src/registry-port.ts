@@ -1,7 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { Observable, map } from 'rxjs';
 import type { Cluster, ClusterEvent, ClusterStatus } from '@flotilla/domain';
-import { ClusterEventsClient, RegistryClient } from '@flotilla/clients';
+import { ClusterEventsClient, CredentialsReaderClient, RegistryClient } from '@flotilla/clients';
 import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
 
@@ -40,6 +40,11 @@ export interface RegistryPort {
   listClusters(page: { limit: number; continue: string }): Promise<ClusterPage>;
   watchClusters(fromResourceVersion: string): Observable<FleetChange>;
   credentials(name: string): Promise<MemberCredentials>;
+  /**
+   * Many clusters' credentials in one call (BatchGetClusterCredentials). A name missing from the
+   * answer is not a stored cluster; `error` says why a cluster's credentials cannot be opened.
+   */
+  credentialsBatch(names: string[]): Promise<Map<string, MemberCredentials | { error: string }>>;
   writeStatus(name: string, status: ClusterStatus): Promise<Cluster>;
   /** Last probe times, at most 10,000 a call; the registry keeps them in a Redis hash (ADR 0021). */
   recordProbeTimes(entries: ProbeTime[]): Promise<void>;
@@ -50,7 +55,7 @@ export interface RegistryPort {
 export const REGISTRY_PORT = Symbol('health-probe.registry-port');
 
 /** The registry port over the registry's gRPC clients (internal token for credentials, probe times and events). */
-export function registryPort(registry: RegistryClient, events: ClusterEventsClient): RegistryPort {
+export function registryPort(registry: RegistryClient, events: ClusterEventsClient, reader: CredentialsReaderClient): RegistryPort {
   return {
     async listClusters(page) {
       const list = await registry.listClusters({ limit: page.limit, continue: page.continue });
@@ -64,6 +69,14 @@ export function registryPort(registry: RegistryClient, events: ClusterEventsClie
     async credentials(name) {
       const c = await registry.getClusterCredentials(name);
       return { ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}), ...(c.token ? { token: c.token } : {}) };
+    },
+    async credentialsBatch(names) {
+      const { items } = await reader.batchGet(names);
+      const out = new Map<string, MemberCredentials | { error: string }>();
+      for (const i of items) {
+        out.set(i.name, i.error ? { error: i.error } : { ...(i.kubeconfig ? { kubeconfig: i.kubeconfig } : {}), ...(i.token ? { token: i.token } : {}) });
+      }
+      return out;
     },
     writeStatus: (name, status) => registry.updateClusterStatus(name, status),
     async recordProbeTimes(entries) {
@@ -82,10 +95,12 @@ export const registryPortProvider: Provider = {
   useFactory: (config: HealthProbeConfig, runtime: ServiceRuntime): RegistryPort => {
     const registry = new RegistryClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
     const events = new ClusterEventsClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
+    const reader = new CredentialsReaderClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
     runtime.shutdown.onClose('registry-port', async () => {
       registry.close();
       events.close();
+      reader.close();
     });
-    return registryPort(registry, events);
+    return registryPort(registry, events, reader);
   },
 };

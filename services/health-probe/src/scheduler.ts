@@ -15,6 +15,10 @@ export interface SchedulerDeps extends Omit<ProbeCycleDeps, 'now'> {
   now?(): number;
   /** A number in [0, 1) that places a new cluster's first probe in its window (Math.random by default). */
   random?(): number;
+  /** A cluster was taken: its prober will be built soon, so its credentials can be read ahead (in a batch with the others). */
+  prefetch?(name: string): void;
+  /** Credentials read ahead for this cluster are stale or no longer needed. */
+  forget?(name: string): void;
 }
 
 export interface SchedulerConfig {
@@ -77,7 +81,7 @@ export class ProbeScheduler {
       {
         laneFor: (name) => laneFor(this.entries.get(name)?.lastKind),
         admit: (name) => this.admit(name),
-        run: (name, timing) => this.probe(name, timing),
+        run: (name, timing, release) => this.probe(name, timing, release),
       },
     );
   }
@@ -112,6 +116,13 @@ export class ProbeScheduler {
     return out;
   }
 
+  /** Clusters this replica owns and has not probed yet since it took them (a cold start or a takeover in progress). */
+  unprobed(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.lastKind === undefined) n++;
+    return n;
+  }
+
   /** Per lane: probes due and waiting for a slot, and probes running. */
   load(): ReturnType<ProbeQueue['load']> {
     return this.queue.load();
@@ -134,12 +145,14 @@ export class ProbeScheduler {
         existing.prober?.close();
         existing.prober = undefined;
       }
+      if (existing.cluster.metadata.generation !== cluster.metadata.generation) this.deps.forget?.(name);
       existing.cluster = cluster;
       return;
     }
     const ready = findCondition(cluster.status?.conditions, ClusterConditionType.Ready);
     const entry: Entry = { name, cluster, health: initialHealthState(ready?.status ?? 'Unknown', ready?.reason, ready?.message), removed: false };
     this.entries.set(name, entry);
+    this.deps.prefetch?.(name);
     const now = this.now();
     const at = firstProbeAt({
       now,
@@ -165,6 +178,7 @@ export class ProbeScheduler {
 
   private drop(e: Entry): void {
     e.removed = true;
+    this.deps.forget?.(e.name);
     this.queue.remove(e.name);
     if (!this.inFlight.has(e)) e.prober?.close();
     this.entries.delete(e.name);
@@ -179,13 +193,13 @@ export class ProbeScheduler {
     return false;
   }
 
-  private async probe(name: string, timing: { due?: number; startedAt: number }): Promise<void> {
+  private async probe(name: string, timing: { due?: number; startedAt: number }, release: () => void): Promise<void> {
     const e = this.entries.get(name)!;
     const active = () => !e.removed && !this.stopped;
     if (timing.due !== undefined) this.deps.observeLag?.(Math.max(0, timing.startedAt - timing.due) / 1000);
     this.inFlight.add(e);
     try {
-      await this.cycle.run(e, active);
+      await this.cycle.run(e, active, release);
       if (active()) {
         const intervalMs = probeIntervalFor(e.cluster, this.config.intervalMs);
         this.queue.schedule(name, nextProbeAt({ health: e.health, intervalMs, due: timing.due, startedAt: timing.startedAt, now: this.now() }, this.config));

@@ -1,9 +1,10 @@
 import type { WorkerServiceSpec } from '@flotilla/service-kit';
 import { CONFIG, InternalIdentity, RUNTIME, ServiceRuntime, grpcPath } from '@flotilla/service-kit';
-import { IMPORT_JOBS_CLIENT, ImportJobsClient } from '@flotilla/clients';
+import { CLUSTER_EVENTS_CLIENT, ClusterEventsClient, IMPORT_JOBS_CLIENT, ImportJobsClient, OBJECT_STORE, ObjectsClient } from '@flotilla/clients';
 import { importV1 } from '@flotilla/contracts';
 import { JobName } from '@flotilla/queue';
 import type { ProviderImportConfig } from './config';
+import { ACCESS_SYNC_PROVIDERS } from './access-sync/access-sync.service';
 import { ClusterRecords } from './import/cluster-records';
 import { CredentialRenewalService } from './credentials/credential-renewal.service';
 import { ImportProcessor } from './import/import.processor';
@@ -12,6 +13,7 @@ import { ImportApiController } from './import-api/import-api.controller';
 import { ImportApiService } from './import-api/import-api.service';
 import { PROVIDER_ADAPTERS } from './providers/provider';
 import { ProviderRegistry } from './providers/provider-registry';
+import { ReconcilerService } from './reconcile/reconciler.service';
 import { AliyunAckProvider } from './providers/aliyun-ack/aliyun-ack.provider';
 import { AwsEksProvider } from './providers/aws-eks/aws-eks.provider';
 import { GenericProvider } from './providers/generic/generic.provider';
@@ -43,11 +45,33 @@ export const PROVIDER_IMPORT: WorkerServiceSpec = {
     ImportApiService,
     RemovalService,
     CredentialRenewalService,
+    ReconcilerService,
     ProviderRegistry,
     AwsEksProvider,
     AliyunAckProvider,
     KubeadmProvider,
     GenericProvider,
+    ...ACCESS_SYNC_PROVIDERS,
+    {
+      // The IAM objects the member impersonation sync follows (ADR 0030).
+      provide: OBJECT_STORE,
+      inject: [CONFIG, RUNTIME],
+      useFactory: (config: ProviderImportConfig, runtime: ServiceRuntime) => {
+        const store = new ObjectsClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
+        runtime.shutdown.onClose('objects-client', async () => store.close());
+        return store;
+      },
+    },
+    {
+      // A member refusing the impersonation sync is reported as a cluster event.
+      provide: CLUSTER_EVENTS_CLIENT,
+      inject: [CONFIG, RUNTIME],
+      useFactory: (config: ProviderImportConfig, runtime: ServiceRuntime) => {
+        const client = new ClusterEventsClient(config.REGISTRY_GRPC_URL, config.FLOTILLA_INTERNAL_TOKEN);
+        runtime.shutdown.onClose('cluster-events-client', async () => client.close());
+        return client;
+      },
+    },
     {
       // Order matters: the first adapter that recognises the cluster wins; generic is last.
       provide: PROVIDER_ADAPTERS,

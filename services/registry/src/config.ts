@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { baseConfigShape, configParts, internalSecurityConfigShape, loadConfig } from '@flotilla/config';
+import { watchLimitsConfigShape } from './clusters/watch-limits';
 
 export const registryConfigShape = {
   ...baseConfigShape,
   HTTP_PORT: configParts.port(8081),
   GRPC_PORT: configParts.port(50051),
+  ...watchLimitsConfigShape,
   DATABASE_URL: configParts.databaseUrl,
   REDIS_URL: configParts.redisUrl,
   FLOTILLA_QUEUE_PREFIX: configParts.queuePrefix,
@@ -19,6 +21,8 @@ export const registryConfigShape = {
   WATCH_RETENTION_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
   /** How long finished import and removal job records are kept. */
   IMPORT_JOB_RETENTION_SECONDS: z.coerce.number().int().min(3600).max(365 * 24 * 3600).default(30 * 24 * 3600),
+  /** How long audit events are kept (by stageTimestamp); older ones are deleted on the prune timer. */
+  FLOTILLA_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   WATCH_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
   WATCH_BOOKMARK_MS: z.coerce.number().int().min(100).max(600000).default(60000),
 };

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { credentialsV1, eventsV1, importsV1, registryV1 } from '@flotilla/contracts';
+import { auditV1, credentialsV1, eventsV1, importsV1, objectsV1, registryV1 } from '@flotilla/contracts';
 import { ServiceRuntime, runMain, startService } from '@flotilla/service-kit';
 import { AppModule } from './app.module';
 import { REGISTRY_CALLERS } from './auth/callers';
@@ -15,7 +15,7 @@ export async function startRegistry(env: NodeJS.ProcessEnv = process.env, option
     module: AppModule.create(runtime, config, options),
     config,
     http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
-    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: [{ package: registryV1.PROTOBUF_PACKAGE, protoFile: registryV1.PROTO_FILE }, { package: importsV1.PROTOBUF_PACKAGE, protoFile: importsV1.PROTO_FILE }, { package: eventsV1.PROTOBUF_PACKAGE, protoFile: eventsV1.PROTO_FILE }, { package: credentialsV1.PROTOBUF_PACKAGE, protoFile: credentialsV1.PROTO_FILE }] },
+    grpc: { host: config.GRPC_HOST, port: config.GRPC_PORT, packages: [{ package: registryV1.PROTOBUF_PACKAGE, protoFile: registryV1.PROTO_FILE }, { package: importsV1.PROTOBUF_PACKAGE, protoFile: importsV1.PROTO_FILE }, { package: eventsV1.PROTOBUF_PACKAGE, protoFile: eventsV1.PROTO_FILE }, { package: credentialsV1.PROTOBUF_PACKAGE, protoFile: credentialsV1.PROTO_FILE }, { package: objectsV1.PROTOBUF_PACKAGE, protoFile: objectsV1.PROTO_FILE }, { package: auditV1.PROTOBUF_PACKAGE, protoFile: auditV1.PROTO_FILE }] },
     callers: REGISTRY_CALLERS,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });

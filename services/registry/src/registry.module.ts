@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
 import { ClusterEventsModule } from './events/cluster-events.module';
 import { ClustersModule } from './clusters/clusters.module';
 import { ClusterChangeEntity } from './clusters/store/cluster-change.entity';
@@ -10,6 +11,7 @@ import { Clock } from './infrastructure/clock';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { OutboxEntity } from './outbox/outbox.entity';
 import { OutboxModule } from './outbox/outbox.module';
+import { ObjectsModule } from './objects/objects.module';
 import { ProbeTimesModule } from './probe-times/probe-times.module';
 
 /** Every TypeORM entity of the feature modules (import_jobs and cluster_events are read with SQL). */
@@ -38,6 +40,8 @@ export class RegistryModule {
         OutboxModule,
         ImportJobsModule,
         ClusterEventsModule,
+        ObjectsModule,
+        AuditModule,
       ],
     };
   }

@@ -1,10 +1,10 @@
 import { ClusterErrors } from '../errors/cluster-errors';
 import { ErrorCause } from '../errors/flotilla-error';
 import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster, ClusterSpec, Connection, ConnectionType, ObjectMeta } from './cluster';
-import { dns1123LabelErrors, labelValueErrors, qualifiedNameErrors } from './names';
+import { validateLabelsAndAnnotations } from '../validation/object-meta';
+import { dns1123LabelErrors, qualifiedNameErrors } from './names';
 
 export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
-const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 const MAX_DESCRIPTION_CHARS = 4096;
 
 /** Fields a client may write; anything else is unknown (dropped with a warning, or refused under Strict field validation). */
@@ -68,25 +68,6 @@ function collectUnknown(value: unknown, path: string, out: string[]): void {
   }
 }
 
-function stringMap(value: unknown, field: string, causes: Causes, checkValue: (v: string) => string[]): Record<string, string> | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) {
-    causes.invalid(field, value, 'must be an object of string keys to string values');
-    return undefined;
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
-    for (const e of qualifiedNameErrors(k)) causes.invalid(field, k, e);
-    if (typeof v !== 'string') {
-      causes.invalid(`${field}[${k}]`, v, 'must be a string');
-      continue;
-    }
-    for (const e of checkValue(v)) causes.invalid(`${field}[${k}]`, v, e);
-    out[k] = v;
-  }
-  return out;
-}
-
 function optionalString(value: unknown, field: string, causes: Causes): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
@@ -132,14 +113,9 @@ function validateMetadata(value: unknown, causes: Causes, mode: 'create' | 'upda
     for (const e of dns1123LabelErrors(value.name)) causes.invalid('metadata.name', value.name, e);
     meta.name = value.name;
   }
-  const labels = stringMap(value.labels, 'metadata.labels', causes, labelValueErrors);
+  const { labels, annotations } = validateLabelsAndAnnotations(value, causes);
   if (labels) meta.labels = labels;
-  const annotations = stringMap(value.annotations, 'metadata.annotations', causes, () => []);
-  if (annotations) {
-    const size = Object.entries(annotations).reduce((n, [k, v]) => n + k.length + v.length, 0);
-    if (size > MAX_ANNOTATIONS_BYTES) causes.tooLong('metadata.annotations', '262144 bytes');
-    meta.annotations = annotations;
-  }
+  if (annotations) meta.annotations = annotations;
   if (value.finalizers !== undefined && value.finalizers !== null) {
     if (!Array.isArray(value.finalizers) || value.finalizers.some((f) => typeof f !== 'string')) {
       causes.invalid('metadata.finalizers', value.finalizers, 'must be a list of strings');

@@ -1,5 +1,6 @@
 import { ErrorReason, FlotillaError } from '../errors/flotilla-error';
 import { labelValueErrors, qualifiedNameErrors } from '../cluster/names';
+import type { LabelSelector } from '../iam/iam';
 
 /** One requirement of a Kubernetes label selector. */
 export type LabelRequirement =
@@ -182,4 +183,54 @@ export function matchesLabels(requirements: readonly LabelRequirement[], labels:
         return !has || !r.values.includes(l[r.key]!);
     }
   });
+}
+
+/**
+ * A LabelSelector object ({matchLabels, matchExpressions}) in the label-selector syntax
+ * parseLabelSelector reads (`env=prod,tier in (a,b),!legacy`), as a list's labelSelector takes it.
+ * The empty selector ({}) is the empty string: it selects everything, as in Kubernetes. Check keys
+ * and values first (qualifiedNameErrors, labelValueErrors): then no separator can hide in them.
+ * Refuse In and NotIn without values before calling: `key in ()` would read back, as in
+ * Kubernetes, as `key in ("")`, not as an error.
+ */
+export function labelSelectorString(selector: LabelSelector): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) parts.push(`${key}=${value}`);
+  for (const e of selector.matchExpressions ?? []) {
+    if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+    else parts.push(`${e.key} ${e.operator === 'In' ? 'in' : 'notin'} (${(e.values ?? []).join(',')})`);
+  }
+  return parts.join(',');
+}
+
+/**
+ * A LabelSelector object as requirements, with Kubernetes semantics: `{}` selects everything
+ * (no requirement); a missing selector is `undefined` (selects nothing by itself). A selector that
+ * cannot be read (an unknown operator, In/NotIn without values, a non-string) is `null`: callers
+ * match nothing with it (fail closed). The one reading of stored selectors, so the authorizer and
+ * the member impersonation sync always agree on which clusters a binding selects.
+ */
+export function labelSelectorRequirements(selector: LabelSelector | undefined | null): LabelRequirement[] | null | undefined {
+  if (selector === undefined || selector === null) return undefined;
+  if (typeof selector !== 'object') return null;
+  const requirements: LabelRequirement[] = [];
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (typeof value !== 'string') return null;
+    requirements.push({ key, operator: 'In', values: [value] });
+  }
+  for (const e of selector.matchExpressions ?? []) {
+    if (typeof e?.key !== 'string') return null;
+    if (e.operator === 'Exists' || e.operator === 'DoesNotExist') requirements.push({ key: e.key, operator: e.operator });
+    else if ((e.operator === 'In' || e.operator === 'NotIn') && Array.isArray(e.values) && e.values.length > 0 && e.values.every((v) => typeof v === 'string')) {
+      requirements.push({ key: e.key, operator: e.operator, values: e.values });
+    } else return null;
+  }
+  return requirements;
+}
+
+/** Whether a stored LabelSelector selects these labels (missing or unreadable: no). */
+export function labelSelectorMatches(selector: LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
+  const requirements = labelSelectorRequirements(selector);
+  return Array.isArray(requirements) && matchesLabels(requirements, labels);
 }

@@ -26,6 +26,11 @@ export interface WriteOptions {
   dryRun: boolean;
   fieldValidation: 'Strict' | 'Warn' | 'Ignore';
   force?: boolean;
+  /**
+   * Validating admission: sees the object about to be stored (and the stored one, on updates)
+   * and throws to refuse it. It runs for dry runs too, as admission does on the real server.
+   */
+  admit?: (next: JsonObject, old: JsonObject | undefined) => void;
 }
 
 export interface WriteResult {
@@ -172,6 +177,7 @@ export class ApiServer {
     this.admitNamespace(def, namespace, name);
     const out = this.prepareNew(def, namespace, body, opts, warnings);
     if (this.find(def, namespace, name)) throw alreadyExists(def.resource, def.group, name);
+    opts.admit?.(out, undefined);
     if (!opts.dryRun) this.commit(def, namespace, out, 'ADDED');
     return { code: 201, body: out, warnings };
   }
@@ -271,6 +277,7 @@ export class ApiServer {
     m.resourceVersion = cm.resourceVersion ?? '';
     // no-op writes do not change the resourceVersion
     const ordered = this.reorder(def, body);
+    opts.admit?.(ordered, current);
     if (deepEqual(stripTimes(ordered), stripTimes(current))) return { code: 200, body: current, warnings };
     const finalizers = m.finalizers;
     if (cm.deletionTimestamp && (!Array.isArray(finalizers) || finalizers.length === 0) && def.kind !== 'Namespace') {
@@ -364,6 +371,7 @@ export class ApiServer {
       this.admitNamespace(def, namespace, name);
       const fresh = clone(config);
       const out = this.prepareNew(def, namespace, fresh, opts, warnings, manager);
+      opts.admit?.(out, undefined);
       if (!opts.dryRun) this.commit(def, namespace, out, 'ADDED');
       return { code: 201, body: out, warnings };
     }

@@ -36,7 +36,10 @@ function toOpenApi(s: Schema): JsonObject {
       return o;
     }
     default:
-      return {};
+      // An opaque part ('any'). Never `{}`: kubectl explain's templates treat an empty schema as
+      // missing and fail ("expected schema argument to subtemplate 'typeguess'"); real documents
+      // never hold one. Preserving unknown fields is what an untyped part means.
+      return { 'x-kubernetes-preserve-unknown-fields': true };
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Decoding of Kubernetes protobuf request bodies (application/vnd.kubernetes.protobuf), which
  * kubectl's typed clients send for built-in kinds (`kubectl create namespace|configmap|secret|
- * serviceaccount|token`, `kubectl auth can-i`). Only the kinds listed in MESSAGES are decoded;
+ * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding`, `kubectl auth can-i`). Only the kinds listed in MESSAGES are decoded;
  * others are answered 415 so the gap is visible.
  */
 import type { JsonObject, JsonValue } from '../model/json';
@@ -41,6 +41,17 @@ const MESSAGES: Record<string, MessageDesc> = {
   BoundObjectReference: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
   DeleteOptions: { 1: ['gracePeriodSeconds', 'int'], 2: ['preconditions', 'Preconditions'], 3: ['orphanDependents', 'bool'], 4: ['propagationPolicy', 'string'], 5: ['dryRun', 'string', true] },
   Preconditions: { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] },
+  // rbac.authorization.k8s.io/v1 (`kubectl create role|clusterrole|rolebinding|clusterrolebinding`)
+  PolicyRule: { 1: ['verbs', 'string', true], 2: ['apiGroups', 'string', true], 3: ['resources', 'string', true], 4: ['resourceNames', 'string', true], 5: ['nonResourceURLs', 'string', true] },
+  Role: { 1: ['metadata', 'ObjectMeta'], 2: ['rules', 'PolicyRule', true] },
+  ClusterRole: { 1: ['metadata', 'ObjectMeta'], 2: ['rules', 'PolicyRule', true], 3: ['aggregationRule', 'AggregationRule'] },
+  AggregationRule: { 1: ['clusterRoleSelectors', 'LabelSelector', true] },
+  LabelSelector: { 1: ['matchLabels', 'map'], 2: ['matchExpressions', 'LabelSelectorRequirement', true] },
+  LabelSelectorRequirement: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'string', true] },
+  RoleBinding: { 1: ['metadata', 'ObjectMeta'], 2: ['subjects', 'Subject', true], 3: ['roleRef', 'RoleRef'] },
+  ClusterRoleBinding: { 1: ['metadata', 'ObjectMeta'], 2: ['subjects', 'Subject', true], 3: ['roleRef', 'RoleRef'] },
+  Subject: { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] },
+  RoleRef: { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] },
 };
 
 export class ProtobufError extends Error {}

@@ -139,6 +139,11 @@ function bootstrapOnly(user: UserInfo, a: Attributes): Decision {
   return { allowed: false };
 }
 
+/** Every rule the user holds in a namespace ('' or undefined: cluster-wide bindings only), as the rule resolver sees them. */
+export function userRules(store: ObjectStore, user: UserInfo, namespace: string | undefined): JsonObject[] {
+  return [...applicableRules(store, user, namespace || undefined)].flatMap((b) => b.rules);
+}
+
 export function rulesFor(store: ObjectStore, user: UserInfo, namespace: string): { resourceRules: JsonObject[]; nonResourceRules: JsonObject[] } {
   if (user.groups.includes('system:masters')) {
     return {
@@ -175,26 +180,49 @@ export function forbiddenReason(user: UserInfo, a: Attributes): string {
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 
+const VIEW_RULES: JsonObject[] = [
+  {
+    verbs: READ,
+    apiGroups: [''],
+    resources: [
+      'configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale',
+      'serviceaccounts', 'services', 'services/status', 'bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status',
+      'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status', 'namespaces',
+    ],
+  },
+  {
+    verbs: READ,
+    apiGroups: ['apps'],
+    resources: ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'],
+  },
+  { verbs: READ, apiGroups: ['batch'], resources: ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'] },
+  { verbs: READ, apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingresses/status', 'networkpolicies'] },
+  { verbs: READ, apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers', 'horizontalpodautoscalers/status'] },
+  { verbs: READ, apiGroups: ['policy'], resources: ['poddisruptionbudgets', 'poddisruptionbudgets/status'] },
+];
+
 export const BOOTSTRAP_ROLES: Record<string, JsonObject[]> = {
   'cluster-admin': [
     { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
     { verbs: ['*'], nonResourceURLs: ['*'] },
   ],
   admin: [{ verbs: [...READ, ...WRITE], apiGroups: ['', 'apps', 'batch', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'autoscaling', 'policy'], resources: ['*'] }],
+  // edit and view as kube-apiserver aggregates them (system:aggregate-to-edit/-view), for the core,
+  // apps, batch, networking, autoscaling and policy groups: edit holds every rule of view, the
+  // streaming subresources (exec, attach, portforward; kubectl exec by WebSocket is a `get`) and
+  // secrets; view reads pods/log and status but no secrets.
   edit: [
-    {
-      verbs: [...READ, ...WRITE],
-      apiGroups: ['', 'apps', 'batch', 'networking.k8s.io', 'autoscaling', 'policy'],
-      resources: ['configmaps', 'secrets', 'services', 'pods', 'serviceaccounts', 'persistentvolumeclaims', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs', 'ingresses', 'networkpolicies', 'horizontalpodautoscalers', 'poddisruptionbudgets'],
-    },
+    ...VIEW_RULES,
+    { verbs: READ, apiGroups: [''], resources: ['pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'secrets', 'services/proxy'] },
+    { verbs: WRITE, apiGroups: [''], resources: ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy'] },
+    { verbs: ['create'], apiGroups: [''], resources: ['pods/eviction', 'serviceaccounts/token'] },
+    { verbs: WRITE, apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale'] },
+    { verbs: WRITE, apiGroups: ['batch'], resources: ['cronjobs', 'jobs'] },
+    { verbs: WRITE, apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'] },
+    { verbs: WRITE, apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'] },
+    { verbs: WRITE, apiGroups: ['policy'], resources: ['poddisruptionbudgets'] },
   ],
-  view: [
-    {
-      verbs: READ,
-      apiGroups: ['', 'apps', 'batch', 'networking.k8s.io', 'autoscaling', 'policy'],
-      resources: ['configmaps', 'endpoints', 'persistentvolumeclaims', 'pods', 'replicationcontrollers', 'serviceaccounts', 'services', 'namespaces', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs', 'ingresses', 'networkpolicies', 'horizontalpodautoscalers', 'poddisruptionbudgets'],
-    },
-  ],
+  view: VIEW_RULES,
   'system:basic-user': [{ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] }],
   'system:public-info-viewer': [{ verbs: ['get'], nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'] }],
   'system:discovery': [{ verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] }],

@@ -8,6 +8,7 @@ import { obj, str, type JsonObject } from '../model/json';
 import { newClientCert, newClusterPki, type ClusterPki } from '../pki/certs';
 import { ClusterControllers } from './controllers';
 import { defaultNodes, flavourConfigMap, flavourVersion, hex, nodeObject, randomRegion, type Flavour, type NodeSpec } from './flavours';
+import { Kubelet } from './kubelet';
 import { ServiceAccountTokens } from './service-account-tokens';
 
 export type UserKind = 'admin' | 'readonly' | 'noaccess' | 'eks-exec';
@@ -36,6 +37,33 @@ export interface HealthState {
   notFound: boolean;
 }
 
+/** One upgraded streaming connection (exec, attach, portforward), for tests to see which transport ran. */
+export interface StreamRecord {
+  subresource: string;
+  transport: 'websocket' | 'spdy';
+  protocol: string;
+  at: Date;
+}
+
+/**
+ * One request as it reached the cluster, for tests proving what a client (or a proxy) sent:
+ * which credential (its SHA-256, never the credential), who it authenticated as, and the
+ * impersonation asked for.
+ */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  /** Hex SHA-256 of the bearer token presented; undefined without one. */
+  bearerSha256?: string;
+  /** The user the credential authenticated as, before impersonation; undefined when refused (401). */
+  authenticatedAs?: string;
+  impersonateUser: string[];
+  impersonateGroup: string[];
+  /** Names of every header sent, lower case. */
+  headerNames: string[];
+  at: Date;
+}
+
 export interface ClusterOptions {
   watchHistory: number;
   namespaceDeletionDelayMs: number;
@@ -56,6 +84,8 @@ export class VirtualCluster implements ApiHooks {
   private adminCert?: { certPem: string; keyPem: string };
   private readonly saTokens: ServiceAccountTokens;
   private readonly controllers: ClusterControllers;
+  /** Pod status, container logs, attach and port targets (the streaming subresources use it). */
+  readonly kubelet: Kubelet;
 
   // faults
   latencyMs = 0;
@@ -70,6 +100,11 @@ export class VirtualCluster implements ApiHooks {
   readonly expired = new Set<string>();
   /** Added to the real time wherever this cluster judges token lifetimes (tests move it forward). */
   clockOffsetMs = 0;
+
+  /** Upgraded streaming connections, newest last (at most 1,000). */
+  readonly streams: StreamRecord[] = [];
+  /** Requests, newest last (at most 10,000), while a test records them (recordRequests). */
+  requestLog?: RequestRecord[];
 
   private apiState?: ApiServer;
   private crdDefs = new Map<string, ResourceDef[]>();
@@ -94,6 +129,11 @@ export class VirtualCluster implements ApiHooks {
       caPem: this.pki.caPem,
       namespaceDeletionDelayMs: options.namespaceDeletionDelayMs,
       serviceAccountTokens: this.saTokens,
+    });
+    this.kubelet = new Kubelet({
+      existingApi: () => this.apiState,
+      podDef: () => this.def('', 'pods'),
+      nodeName: () => this.nodes[0]?.name,
     });
   }
 
@@ -200,6 +240,7 @@ export class VirtualCluster implements ApiHooks {
       else this.crdDefs.set(name, crdResourceDefs(o));
     }
     this.controllers.afterWrite(def, type, o);
+    this.kubelet.afterWrite(def, type, o);
   }
 
   // ---- credentials ------------------------------------------------------------------------------
@@ -249,8 +290,23 @@ export class VirtualCluster implements ApiHooks {
     return { username: cn, groups: [...orgs, 'system:authenticated'] };
   }
 
+  recordStream(r: Omit<StreamRecord, 'at'>): void {
+    this.streams.push({ ...r, at: new Date() });
+    if (this.streams.length > 1000) this.streams.shift();
+  }
+
+  /** Adds a request to the log when recording; the caller fills in who it authenticated as. */
+  recordRequest(r: Omit<RequestRecord, 'at'>): RequestRecord | undefined {
+    if (!this.requestLog) return undefined;
+    const record = { ...r, at: new Date() };
+    this.requestLog.push(record);
+    if (this.requestLog.length > 10_000) this.requestLog.shift();
+    return record;
+  }
+
   stopTimers(): void {
     this.controllers.stop();
+    this.kubelet.stop();
   }
 }
 

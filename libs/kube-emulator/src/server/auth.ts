@@ -39,7 +39,9 @@ export function authorizeRequest(c: VirtualCluster, user: UserInfo, info: Reques
   const decision = authorize(c.materialized || info.resourceRequest ? c.api().store : undefined, user, attrs);
   if (decision.allowed) return;
   if (!info.resourceRequest) throw new ApiError(403, 'Forbidden', `forbidden: ${forbiddenReason(user, attrs)}`, {});
-  throw forbidden(info.subresource ? `${info.resource}/${info.subresource}` : (info.resource ?? ''), info.group, info.name, forbiddenReason(user, attrs));
+  // The Status names the resource without its subresource (`pods "p" is forbidden: … "pods/exec" …`),
+  // as responsewriters.Forbidden builds it from the attributes' GroupResource.
+  throw forbidden(info.resource ?? '', info.group, info.name, forbiddenReason(user, attrs));
 }
 
 /**

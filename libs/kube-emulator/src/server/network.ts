@@ -5,6 +5,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { VirtualCluster } from '../cluster/cluster';
 import { ClusterHttp } from './http';
@@ -31,6 +32,12 @@ export class Network {
     this.http = createHttpServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => this.onRequest(req, res));
     // kube-apiserver's secure server closes idle connections after 90 s (http.Server IdleTimeout).
     this.http.keepAliveTimeout = 90_000;
+    // exec, attach and port-forward upgrade the connection to WebSocket or SPDY/3.1
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const ep = this.bySocket.get(req.socket);
+      if (!ep) return void socket.destroy();
+      void ep.http.handleUpgrade(req, socket, head);
+    });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

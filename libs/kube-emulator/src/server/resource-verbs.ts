@@ -8,6 +8,7 @@ import type { VirtualCluster } from '../cluster/cluster';
 import type { WriteOptions } from '../api/apiserver';
 import { ApiError, badRequest } from '../api/errors';
 import type { UserInfo } from '../api/rbac';
+import { checkEscalation, isRbacPolicyResource } from '../api/rbac-escalation';
 import { groupVersion, isVirtualResource } from '../api/resources';
 import { partialMetadata, toTable } from '../api/tables';
 import { obj, str, type JsonObject } from '../model/json';
@@ -21,7 +22,7 @@ const methodNotAllowed = (): ApiError => new ApiError(405, 'MethodNotAllowed', '
 const resourceNotFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 
 /** Write options from the query (fieldManager, dryRun, fieldValidation, force), refused as the real server does. */
-function writeOptions(req: IncomingMessage, q: URLSearchParams): WriteOptions {
+function writeOptions(req: IncomingMessage, q: URLSearchParams, admit?: WriteOptions['admit']): WriteOptions {
   const fv = q.get('fieldValidation');
   if (fv !== null && fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore')
     throw badRequest(`fieldValidation parameter unsupported: ${fv}`);
@@ -35,6 +36,7 @@ function writeOptions(req: IncomingMessage, q: URLSearchParams): WriteOptions {
     dryRun: dryRun.length > 0,
     fieldValidation: (fv as WriteOptions['fieldValidation'] | null) ?? 'Warn',
     force: q.get('force') === 'true',
+    admit,
   };
 }
 
@@ -57,6 +59,10 @@ export async function serveResource(c: VirtualCluster, req: IncomingMessage, res
   }
   if (def.namespaced && !info.namespace && info.verb !== 'list' && info.verb !== 'watch') throw resourceNotFound();
   const name = info.name ?? '';
+  // Roles and bindings may not grant more than their writer holds (kube-apiserver's escalation check).
+  const admit: WriteOptions['admit'] = isRbacPolicyResource(def.group, def.resource)
+    ? (next, old) => checkEscalation(api.store, user, { resource: def.resource, namespace: ns, requestName: info.name }, next, old)
+    : undefined;
   switch (info.verb) {
     case 'get': {
       const o = api.get(def, ns, name);
@@ -73,18 +79,18 @@ export async function serveResource(c: VirtualCluster, req: IncomingMessage, res
     case 'create': {
       if (def.resource === 'serviceaccounts' && sub === 'token') return tokenRequest(c, res, ns ?? '', name, await jsonBody(req));
       const body = await jsonBody(req);
-      const r = api.create(def, ns, body, writeOptions(req, q));
+      const r = api.create(def, ns, body, writeOptions(req, q, admit));
       return send(res, r.code, r.body, r.warnings);
     }
     case 'update': {
-      const opts = writeOptions(req, q);
+      const opts = writeOptions(req, q, admit);
       const body = await jsonBody(req);
       if (sub === 'scale') return updateScale(c, res, def, ns, name, body, opts);
       const r = api.update(def, ns, name, body, opts, sub);
       return send(res, r.code, r.body, r.warnings);
     }
     case 'patch': {
-      const opts = writeOptions(req, q);
+      const opts = writeOptions(req, q, admit);
       const raw = await readBody(req);
       if (sub === 'scale') return patchScale(c, res, def, ns, name, raw, opts);
       const r = api.patch(def, ns, name, req.headers['content-type'] ?? '', raw, opts, sub);

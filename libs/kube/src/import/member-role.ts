@@ -1,4 +1,4 @@
-import { ErrorReason, FlotillaError } from '@flotilla/domain';
+import { ErrorReason, FlotillaError, MEMBER_ROLES, type MemberRole, impersonatedRoleGroup } from '@flotilla/domain';
 
 /**
  * Flotilla's own identity in a member on the service-account path (ADR 0029, docs/security.md
@@ -23,12 +23,37 @@ export type MemberRoleChoice = 'minimal' | 'cluster-admin';
 export const MEMBER_ROLE_CHOICES: readonly MemberRoleChoice[] = ['minimal', 'cluster-admin'];
 
 /**
- * The only user and group names Flotilla's identity may impersonate (the API proxy maps each
- * Flotilla user onto one of them). RBAC resourceNames are exact names, never patterns, so these
- * are fixed: `system:masters` or any other name is refused by the member itself.
+ * The fixed impersonation names of ADR 0029's member role, before ADR 0030. No longer granted:
+ * ClusterRole flotilla:impersonation (kept in sync by provider-import) allows exactly the users
+ * bound to the cluster and the role groups. Kept for callers of the names; a member imported
+ * before still holds them until its member role is refreshed (rotation or re-import).
+ * @deprecated
  */
 export const IMPERSONATION_USERS: readonly string[] = ['flotilla:user', 'flotilla:admin'];
+/** @deprecated see IMPERSONATION_USERS */
 export const IMPERSONATION_GROUPS: readonly string[] = ['flotilla:users', 'flotilla:admins'];
+
+/** ClusterRole (and its ClusterRoleBinding to Flotilla's identity) allowing the impersonation the API proxy does (ADR 0030). */
+export const IMPERSONATION_ROLE_NAME = 'flotilla:impersonation';
+/** Flotilla role -> the member ClusterRole its group is bound to. */
+export type RoleMap = Record<MemberRole, string>;
+export const DEFAULT_ROLE_MAP: Readonly<RoleMap> = { 'cluster-admin': 'admin', 'cluster-editor': 'edit', 'cluster-viewer': 'view' };
+/** The ClusterRoleBinding of each Flotilla role group is named like the group: `flotilla:role:<role>`. */
+export const roleBindingName = (role: MemberRole): string => impersonatedRoleGroup(role);
+export const ROLE_BINDING_NAMES: readonly string[] = MEMBER_ROLES.map(roleBindingName);
+/** The member ClusterRoles a role map binds: what Flotilla's member role may `bind`, by name. */
+export const boundRoleNames = (map: Readonly<RoleMap> = DEFAULT_ROLE_MAP): string[] => [...new Set(MEMBER_ROLES.map((r) => map[r]))].sort();
+
+/**
+ * The cluster's choices that shape the member role (read from its annotations by
+ * memberAccessChoice, member-access.ts): whether the proxy impersonates there (then Flotilla holds
+ * the rights to keep impersonation in sync), and the member ClusterRoles its role groups bind.
+ */
+export interface MemberAccessChoice {
+  impersonation: boolean;
+  roleMap: Readonly<RoleMap>;
+}
+export const DEFAULT_MEMBER_ACCESS: Readonly<MemberAccessChoice> = { impersonation: true, roleMap: DEFAULT_ROLE_MAP };
 
 /** Non-resource URLs health reads. */
 export const HEALTH_URLS: readonly string[] = ['/healthz', '/livez', '/readyz', '/version'];
@@ -36,8 +61,12 @@ export const HEALTH_URLS: readonly string[] = ['/healthz', '/livez', '/readyz', 
 const RBAC = 'rbac.authorization.k8s.io';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'flotilla' };
 
-/** The cluster-wide rules, each with why Flotilla needs it (docs/security-member-role.md). */
-export function memberClusterRoleRules(): Record<string, unknown>[] {
+/**
+ * The cluster-wide rules, each with why Flotilla needs it (docs/security.md, "The member role").
+ * With impersonation on (the default), also what keeping it in sync needs, binding the role groups
+ * to the ClusterRoles `access.roleMap` names (ADR 0030).
+ */
+export function memberClusterRoleRules(access: Readonly<MemberAccessChoice> = DEFAULT_MEMBER_ACCESS): Record<string, unknown>[] {
   return [
     // Import checks and health: the member's identity (kube-system UID) and Flotilla's namespace.
     { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system', MARKER_NAMESPACE], verbs: ['get'] },
@@ -47,12 +76,40 @@ export function memberClusterRoleRules(): Record<string, unknown>[] {
     { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
     // Health.
     { nonResourceURLs: [...HEALTH_URLS], verbs: ['get'] },
-    // The API proxy: only Flotilla's own user and group names.
-    { apiGroups: [''], resources: ['users'], resourceNames: [...IMPERSONATION_USERS], verbs: ['impersonate'] },
-    { apiGroups: [''], resources: ['groups'], resourceNames: [...IMPERSONATION_GROUPS], verbs: ['impersonate'] },
     // Removal: its own binding and role (and the cluster-admin binding when one was chosen).
     { apiGroups: [RBAC], resources: ['clusterrolebindings'], resourceNames: [MEMBER_ROLE_NAME, CLUSTER_ADMIN_BINDING_NAME], verbs: ['delete'] },
     { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: [MEMBER_ROLE_NAME], verbs: ['delete'] },
+    ...(access.impersonation ? impersonationSyncRules(access.roleMap) : []),
+  ];
+}
+
+/**
+ * What keeping the API proxy's impersonation in sync needs (ADR 0030), and nothing more. The cost,
+ * plainly: `escalate` on flotilla:impersonation, a role bound to Flotilla's own identity, lets
+ * whoever holds Flotilla's member credential write any rule into that role, and so take any right
+ * in the member; `bind` on the mapped roles lets it grant them to anyone. An operator who will not
+ * pay it sets proxy.flotilla.io/impersonation=off on the cluster before import (or rotation): the
+ * member role is then written without these rules, the sync skips the cluster and the proxy does
+ * not impersonate there.
+ */
+function impersonationSyncRules(roleMap: Readonly<RoleMap>): Record<string, unknown>[] {
+  return [
+    // Read its own role's uid: everything the sync creates is owned by it, so removal's one delete
+    // of flotilla:host takes it away too.
+    { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: [MEMBER_ROLE_NAME], verbs: ['get'] },
+    { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: [IMPERSONATION_ROLE_NAME], verbs: ['get', 'update', 'patch'] },
+    // kube-apiserver refuses a Role write that grants rights the writer does not hold, unless the
+    // writer may `escalate` that role: adding a newly bound user to the impersonation rule is exactly
+    // such a write (Flotilla cannot yet impersonate that user). Limited to this one role by name.
+    { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: [IMPERSONATION_ROLE_NAME], verbs: ['escalate'] },
+    // delete: a binding's roleRef cannot change, so a new role map replaces the binding.
+    { apiGroups: [RBAC], resources: ['clusterrolebindings'], resourceNames: [IMPERSONATION_ROLE_NAME, ...ROLE_BINDING_NAMES], verbs: ['get', 'update', 'patch', 'delete'] },
+    // RBAC cannot limit create by name (the name is in the body). A created ClusterRole can hold
+    // only rules Flotilla already holds (no escalate without a name), so the sync creates
+    // flotilla:impersonation empty and fills it by an update.
+    { apiGroups: [RBAC], resources: ['clusterroles', 'clusterrolebindings'], verbs: ['create'] },
+    // Binding a role needs `bind` on it (or holding all its rules): the role groups' targets only.
+    { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: boundRoleNames(roleMap), verbs: ['bind'] },
   ];
 }
 
@@ -68,8 +125,8 @@ export function memberNamespaceRoleRules(): Record<string, unknown>[] {
   ];
 }
 
-export function memberClusterRole(): Record<string, unknown> {
-  return { apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name: MEMBER_ROLE_NAME, labels: MANAGED_BY }, rules: memberClusterRoleRules() };
+export function memberClusterRole(access: Readonly<MemberAccessChoice> = DEFAULT_MEMBER_ACCESS): Record<string, unknown> {
+  return { apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name: MEMBER_ROLE_NAME, labels: MANAGED_BY }, rules: memberClusterRoleRules(access) };
 }
 
 export function memberNamespaceRole(): Record<string, unknown> {

@@ -6,8 +6,11 @@ import {
   CLUSTER_ADMIN_BINDING_NAME,
   LEGACY_TOKEN_SECRET_NAME,
   MANAGED_BY,
+  IMPERSONATION_ROLE_NAME,
   MEMBER_ROLE_NAME,
+  type MemberAccessChoice,
   type MemberRoleChoice,
+  ROLE_BINDING_NAMES,
   SERVICE_ACCOUNT_NAME,
   clusterRoleBinding,
   memberClusterRole,
@@ -189,6 +192,8 @@ export interface ServiceAccountOptions {
   /** Lifetime of the minted token (TokenRequest expirationSeconds), default 24 h. */
   tokenTtlSeconds?: number;
   memberRole?: MemberRoleChoice;
+  /** What the member impersonation sync needs (ADR 0030); by default impersonation on, the default role map. */
+  access?: MemberAccessChoice;
 }
 
 /**
@@ -200,7 +205,7 @@ export interface ServiceAccountOptions {
  */
 export async function createServiceAccountKubeconfig(client: MemberClient, resolved: ResolvedKubeconfig, clusterName: string, options: ServiceAccountOptions = {}): Promise<ServiceAccountSetup> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const { owner, objects } = await ensureMemberRole(client, timeoutMs);
+  const { owner, objects } = await ensureMemberRole(client, timeoutMs, options.access);
   const ns = MARKER_NAMESPACE;
   const sa: MemberObject = { kind: 'ServiceAccount', namespace: ns, name: SERVICE_ACCOUNT_NAME };
   if (await ensure(client, sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT_NAME, namespace: ns, labels: MANAGED_BY } }, false, owner)) objects.push(sa);
@@ -220,10 +225,10 @@ export async function createServiceAccountKubeconfig(client: MemberClient, resol
  * ClusterRole flotilla:host first (everything else becomes its dependent), then namespace
  * flotilla-system, the bindings and the Role. Returns the owner reference and what is Flotilla's.
  */
-async function ensureMemberRole(client: MemberClient, timeoutMs: number): Promise<{ owner: OwnerReference; objects: MemberObject[] }> {
+async function ensureMemberRole(client: MemberClient, timeoutMs: number, access?: MemberAccessChoice): Promise<{ owner: OwnerReference; objects: MemberObject[] }> {
   const objects: MemberObject[] = [];
   const clusterRole: MemberObject = { kind: 'ClusterRole', name: MEMBER_ROLE_NAME };
-  if (!(await ensure(client, clusterRole, memberClusterRole(), true))) {
+  if (!(await ensure(client, clusterRole, memberClusterRole(access), true))) {
     throw new Error(`ClusterRole ${MEMBER_ROLE_NAME} exists in the member but is not Flotilla's (no app.kubernetes.io/managed-by=flotilla label): rename or remove it`);
   }
   const got = await client.request('GET', objectPath(clusterRole));
@@ -251,9 +256,9 @@ async function ensureMemberRole(client: MemberClient, timeoutMs: number): Promis
  */
 export async function moveToMemberRole(
   client: MemberClient,
-  options: { timeoutMs?: number; tokenTtlSeconds?: number; connect: (token: string) => MemberClient },
+  options: { timeoutMs?: number; tokenTtlSeconds?: number; connect: (token: string) => MemberClient; access?: MemberAccessChoice },
 ): Promise<{ owner: OwnerReference; objects: MemberObject[]; minted: MintedToken }> {
-  const { owner, objects } = await ensureMemberRole(client, options.timeoutMs ?? 10_000);
+  const { owner, objects } = await ensureMemberRole(client, options.timeoutMs ?? 10_000, options.access);
   const sa: MemberObject = { kind: 'ServiceAccount', namespace: MARKER_NAMESPACE, name: SERVICE_ACCOUNT_NAME };
   const current = await client.request('GET', objectPath(sa));
   if (current.status === 200 && ours(current.body)) {
@@ -303,6 +308,10 @@ export const POSSIBLE_OBJECTS: readonly MemberObject[] = [
   { kind: 'ServiceAccount', namespace: MARKER_NAMESPACE, name: SERVICE_ACCOUNT_NAME },
   { kind: 'Role', namespace: MARKER_NAMESPACE, name: MEMBER_ROLE_NAME },
   { kind: 'RoleBinding', namespace: MARKER_NAMESPACE, name: MEMBER_ROLE_NAME },
+  // The member impersonation sync's objects (ADR 0030).
+  { kind: 'ClusterRole', name: IMPERSONATION_ROLE_NAME },
+  { kind: 'ClusterRoleBinding', name: IMPERSONATION_ROLE_NAME },
+  ...ROLE_BINDING_NAMES.map((name): MemberObject => ({ kind: 'ClusterRoleBinding', name })),
 ];
 
 /** Of `candidates`, those still in the member, reported with `reason` and deleted never. */

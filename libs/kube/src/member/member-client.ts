@@ -35,7 +35,8 @@ export interface TlsProbe {
   authorizationError?: string;
 }
 
-const TLS_CODES = new Set([
+/** Node's error codes for a server certificate that does not verify (the member's TLS, not its reachability). */
+export const TLS_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',

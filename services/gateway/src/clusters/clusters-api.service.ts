@@ -15,7 +15,9 @@ import {
 } from '@flotilla/domain';
 import { parseJsonBounded } from '@flotilla/parsing';
 import { ClusterList, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
+import { CONFIG } from '@flotilla/service-kit';
 import { KubeconfigGuard } from '../imports/kubeconfig-guard';
+import { StreamLimiter, streamLimiterFor } from './stream-limiter';
 
 export interface ListQuery {
   labelSelector?: string;
@@ -47,6 +49,9 @@ export interface DeleteStatus {
   status: 'Success';
   details: { name: string; group: string; kind: string; uid?: string };
 }
+
+/** Pages the gateway reads when it lists everything: the registry's largest (fewest round trips). */
+const LIST_ALL_PAGE = 1000;
 
 function badQuery(field: string, message: string): FlotillaError {
   return new FlotillaError(ErrorReason.BadRequest, `${field}: ${message}`, { causes: [{ reason: 'FieldValueInvalid', field, message }] });
@@ -94,10 +99,16 @@ function withoutCredentialsInMetadata(cluster: Cluster): { cluster: Cluster; war
 /** The REST surface's logic: maps Kubernetes-style requests to the registry's gRPC API. */
 @Injectable()
 export class ClustersApiService {
+  /** Per-user stream limits, idle end and unsent-bytes bound, shared with the job streams. */
+  readonly streams: StreamLimiter;
+
   constructor(
     @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
     private readonly kubeconfigs: KubeconfigGuard,
-  ) {}
+    @Inject(CONFIG) config: object,
+  ) {
+    this.streams = streamLimiterFor(config);
+  }
 
   async get(name: string): Promise<Cluster> {
     return this.registry.getCluster(name);
@@ -109,8 +120,20 @@ export class ClustersApiService {
     return Number(value);
   }
 
+  /** With a limit, one page (the registry serves at most 1000; follow metadata.continue). */
   async list(q: ListQuery): Promise<ClusterList> {
     return this.registry.listClusters({ labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, limit: this.limit(q.limit), continue: q.continue });
+  }
+
+  /** True when the query asks for one page (a limit); without one, Kubernetes lists everything. */
+  pagedQuery(q: ListQuery): boolean {
+    const limit = this.limit(q.limit);
+    return limit !== undefined && limit > 0;
+  }
+
+  /** Everything (no limit), as pages of the registry's gRPC list: the REST edge streams them out. */
+  listAll(q: ListQuery): AsyncGenerator<ClusterList> {
+    return this.registry.listAllClusters({ labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, limit: LIST_ALL_PAGE, continue: q.continue || undefined });
   }
 
   /** The watch's timeoutSeconds, validated (undefined: the stream stays open until the client leaves). */
@@ -120,13 +143,15 @@ export class ClustersApiService {
     return Number(q.timeoutSeconds);
   }
 
-  watch(q: ListQuery): Observable<{ type: string; object: Cluster }> {
+  /** `caller`: the user watching; the registry counts its own per-caller limit per user. */
+  watch(q: ListQuery, caller?: string): Observable<{ type: string; object: Cluster }> {
     return this.registry
       .watchClusters({
         resourceVersion: q.resourceVersion,
         labelSelector: q.labelSelector,
         fieldSelector: q.fieldSelector,
         allowBookmarks: q.allowWatchBookmarks === 'true',
+        ...(caller ? { onBehalfOf: caller } : {}),
       })
       .pipe(
         map((e) => {

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req,
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { decodeObjectBody, patchBodyText } from '../http/body';
-import { sendWritten, streamWatch } from '../http/responses';
+import { sendWritten, streamList, streamWatch } from '../http/responses';
 import { ClustersApiService, ListQuery, WriteQuery } from './clusters-api.service';
 import { REF } from '../openapi/schemas';
 
@@ -17,19 +17,30 @@ export class ClustersController {
   constructor(private readonly api: ClustersApiService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List clusters, or watch them with ?watch=true (newline-delimited WatchEvents)' })
+  @ApiOperation({
+    summary: 'List clusters, or watch them with ?watch=true (newline-delimited WatchEvents)',
+    description:
+      'Without limit, every cluster (streamed as it is read, page by page). With limit, one page of at most 1000 (a larger limit is served as 1000): follow metadata.continue. ' +
+      'Watches count against FLOTILLA_MAX_WATCHES_PER_CALLER per user (429 past it), end after FLOTILLA_WATCH_IDLE_TIMEOUT_SECONDS without an event or bookmark, and end with an ERROR event when the client stops reading.',
+  })
   @ApiQuery({ name: 'labelSelector', required: false, example: 'env=prod,tier in (a,b)' })
   @ApiQuery({ name: 'fieldSelector', required: false, example: 'metadata.name=member-1' })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: 'page size, at most 1000; unset: everything' })
   @ApiQuery({ name: 'continue', required: false })
   @ApiQuery({ name: 'watch', required: false, type: Boolean })
   @ApiQuery({ name: 'resourceVersion', required: false, description: 'with watch: resume after this version (410 Expired if too old)' })
   @ApiQuery({ name: 'allowWatchBookmarks', required: false, type: Boolean })
   @ApiResponse({ status: 200, schema: REF.ClusterList })
+  @ApiResponse({ status: 429, description: 'TooManyRequests: the caller has FLOTILLA_MAX_WATCHES_PER_CALLER streams open', schema: REF.Status })
   @ApiQuery({ name: 'timeoutSeconds', required: false, type: Number, description: 'with watch: end the stream after this many seconds' })
-  async list(@Query() q: ListQuery & { watch?: string }, @Res() res: Response): Promise<void> {
-    if (q.watch === 'true' || q.watch === '1') return streamWatch(res, this.api.watch(q), this.api.watchTimeout(q));
-    res.json(await this.api.list(q));
+  async list(@Query() q: ListQuery & { watch?: string }, @Req() req: Request, @Res() res: Response): Promise<void> {
+    if (q.watch === 'true' || q.watch === '1') {
+      const timeout = this.api.watchTimeout(q);
+      const bounds = this.api.streams.boundsFor(req);
+      return streamWatch(res, this.api.watch(q, bounds.caller), timeout, bounds);
+    }
+    if (this.api.pagedQuery(q)) res.json(await this.api.list(q));
+    else await streamList(res, this.api.listAll(q));
   }
 
   @Post()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configParts } from '@flotilla/config';
+import { streamLimitsConfigShape } from './stream-limits-config';
 
 /**
  * What the gateway's import routes need. No import policy: provider-import alone reads it and
@@ -23,6 +24,8 @@ export const importEdgeConfigShape = {
    * policy then answer 500 naming this variable.
    */
   FLOTILLA_INTERNAL_TOKEN: configParts.internalToken.optional(),
+  /** Per-caller limits, idle end and backpressure bound of watches and job streams. */
+  ...streamLimitsConfigShape,
 };
 
 export type ImportEdgeConfig = z.infer<z.ZodObject<typeof importEdgeConfigShape>>;

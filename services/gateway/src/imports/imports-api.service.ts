@@ -10,10 +10,14 @@ import {
   IMPORT_JOB_LIST_KIND,
   ImportJob,
   decodeKubeconfig,
+  dns1123LabelErrors,
   validateClusterInput,
 } from '@flotilla/domain';
 import { IMPORT_CLIENT, IMPORT_JOBS_CLIENT, ImportClient, ImportJobsClient, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
 import { CONFIG } from '@flotilla/service-kit';
+import { FLOTILLA_CONTEXT, memberContextName, proxyServer } from '../kubeconfigs/kubeconfig-document';
+import { GATEWAY_CA, type GatewayCa } from '../kubeconfigs/kubeconfigs.service';
+import { StreamLimiter, streamLimiterFor } from '../clusters/stream-limiter';
 import type { ImportEdgeConfig } from './import-config';
 import { KubeconfigGuard } from './kubeconfig-guard';
 
@@ -34,6 +38,9 @@ export interface ImportJobList {
   items: ImportJob[];
 }
 
+/** The user entry of the kubeconfig template (no secret in it). */
+const TEMPLATE_USER = 'flotilla-user';
+
 export interface JobEvent {
   type: 'ADDED' | 'MODIFIED';
   object: ImportJob;
@@ -46,12 +53,18 @@ export interface JobEvent {
  */
 @Injectable()
 export class ImportsApiService {
+  /** The same per-user limiter as the cluster watches (one per gateway configuration). */
+  get streams(): StreamLimiter {
+    return streamLimiterFor(this.config);
+  }
+
   constructor(
     @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
     @Inject(IMPORT_JOBS_CLIENT) private readonly jobs: ImportJobsClient,
     @Inject(IMPORT_CLIENT) private readonly imports: ImportClient,
     @Inject(CONFIG) private readonly config: ImportEdgeConfig,
     private readonly guard: KubeconfigGuard,
+    @Inject(GATEWAY_CA) private readonly ca: GatewayCa,
   ) {}
 
   /** Every import check against the member, run by provider-import; writes nothing. */
@@ -77,37 +90,55 @@ export class ImportsApiService {
 
   /**
    * Follows a cluster's jobs: the current ones as ADDED, then each change (by resourceVersion,
-   * compared for equality only) as ADDED or MODIFIED, until timeoutSeconds.
+   * compared for equality only) as ADDED or MODIFIED, until timeoutSeconds. Driven by the
+   * registry's job-change signals (issue 13): the jobs are read once when the registry follows
+   * and once per change, never on a timer. Reads never overlap; signals during one coalesce into
+   * one more read. `caller` is the user the registry counts the stream against.
    */
-  watchJobs(name: string, timeoutSeconds: number | undefined, pollMs = 250): Observable<JobEvent> {
+  watchJobs(name: string, timeoutSeconds: number | undefined, caller?: string): Observable<JobEvent> {
+    if (dns1123LabelErrors(name).length > 0) {
+      throw new FlotillaError(ErrorReason.BadRequest, `"${name}" is not a cluster name (a DNS-1123 label)`, {
+        causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: 'must be a DNS-1123 label' }],
+      });
+    }
     return new Observable<JobEvent>((subscriber) => {
       const seen = new Map<string, string>();
-      let stopped = false;
-      const until = timeoutSeconds ? Date.now() + timeoutSeconds * 1000 : Infinity;
-      const tick = async () => {
-        while (!stopped) {
-          try {
+      let reading = false;
+      let again = false;
+      const read = async () => {
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = true;
+        try {
+          do {
+            again = false;
             for (const job of (await this.jobs.list(name)).reverse()) {
+              if (subscriber.closed) return;
               const rv = job.metadata.resourceVersion ?? '';
               const before = seen.get(job.metadata.name);
               if (before === rv) continue;
               seen.set(job.metadata.name, rv);
               subscriber.next({ type: before === undefined ? 'ADDED' : 'MODIFIED', object: job });
             }
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          if (Date.now() >= until) {
-            subscriber.complete();
-            return;
-          }
-          await new Promise((r) => setTimeout(r, pollMs));
+          } while (again && !subscriber.closed);
+        } catch (error) {
+          subscriber.error(error);
+        } finally {
+          reading = false;
         }
       };
-      void tick();
+      const signals = this.registry.watchImportJobChanges(name, caller ? { onBehalfOf: caller } : {}).subscribe({
+        next: () => void read(),
+        error: (error: unknown) => subscriber.error(error),
+        // The registry ended the follow (idle, drain): so does this stream; the client watches again.
+        complete: () => subscriber.complete(),
+      });
+      const timer = timeoutSeconds ? setTimeout(() => subscriber.complete(), timeoutSeconds * 1000) : undefined;
       return () => {
-        stopped = true;
+        clearTimeout(timer);
+        signals.unsubscribe();
       };
     });
   }
@@ -136,21 +167,28 @@ export class ImportsApiService {
   }
 
   /**
-   * A kubeconfig that reaches the member through Flotilla (the proxy comes later): the server is
-   * this gateway's proxy path for the cluster, the user authenticates with their Flotilla token.
-   * It never holds the member's own credentials.
+   * A template without a secret: the contexts POST .../kubeconfig mints (the member through the
+   * proxy, named `<name>`, and `flotilla` for Flotilla's own API), with a user entry to fill in.
+   * For OIDC users, `flotilla token` fills it once the CLI exists; POST mints a working one. It
+   * never holds the member's own credentials, nor any Flotilla secret.
    */
   async memberKubeconfig(name: string, requestBase: string): Promise<string> {
     const cluster = await this.registry.getCluster(name);
     const base = (this.config.FLOTILLA_EXTERNAL_URL ?? requestBase).replace(/\/+$/, '');
-    const server = `${base}/apis/${CLUSTER_API_GROUP}/v1alpha1/clusters/${cluster.metadata.name}/proxy`;
+    const member = memberContextName(cluster.metadata.name);
+    const entries = [
+      { name: member, server: proxyServer(base, cluster.metadata.name) },
+      { name: FLOTILLA_CONTEXT, server: base },
+    ];
     return stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: `flotilla-${name}`, cluster: { server } }],
-      users: [{ name: 'flotilla-user', user: { token: '<your Flotilla token>' } }],
-      contexts: [{ name: `flotilla-${name}`, context: { cluster: `flotilla-${name}`, user: 'flotilla-user' } }],
-      'current-context': `flotilla-${name}`,
+      preferences: {},
+      // The gateway's CA when it serves TLS with its own (else the system roots verify it).
+      clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.server, ...(this.ca.pem ? { 'certificate-authority-data': Buffer.from(this.ca.pem).toString('base64') } : {}) } })),
+      users: [{ name: TEMPLATE_USER, user: { token: '<your Flotilla token: POST this path mints a kubeconfig with one>' } }],
+      contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: TEMPLATE_USER } })),
+      'current-context': member,
     });
   }
 }

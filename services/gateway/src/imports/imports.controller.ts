@@ -40,16 +40,23 @@ export class ImportsController {
   }
 
   @Get(':name/jobs')
-  @ApiOperation({ summary: 'Import and removal jobs of a cluster (steps, percent, state); ?watch=true streams changes, Accept: text/event-stream as server-sent events' })
+  @ApiOperation({
+    summary: 'Import and removal jobs of a cluster (steps, percent, state); ?watch=true streams changes, Accept: text/event-stream as server-sent events',
+    description: 'Streams follow the registry\'s job-change notifications and count against FLOTILLA_MAX_WATCHES_PER_CALLER per user (429 past it); they end after FLOTILLA_WATCH_IDLE_TIMEOUT_SECONDS without an event.',
+  })
   @ApiParam({ name: 'name' })
   @ApiQuery({ name: 'watch', required: false, type: Boolean })
   @ApiQuery({ name: 'timeoutSeconds', required: false, type: Number })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiResponse({ status: 200, schema: REF.ImportJobList })
+  @ApiResponse({ status: 429, description: 'TooManyRequests: the caller has FLOTILLA_MAX_WATCHES_PER_CALLER streams open', schema: REF.Status })
   async jobs(@Param('name') name: string, @Query() q: { watch?: string; timeoutSeconds?: string }, @Req() req: Request, @Res() res: Response): Promise<void> {
     const sse = (req.headers.accept ?? '').includes('text/event-stream');
-    if (sse) return streamSse(res, this.api.watchJobs(name, timeoutSeconds(q.timeoutSeconds)));
-    if (q.watch === 'true' || q.watch === '1') return streamWatch(res, this.api.watchJobs(name, timeoutSeconds(q.timeoutSeconds)));
+    if (sse || q.watch === 'true' || q.watch === '1') {
+      const bounds = this.api.streams.boundsFor(req);
+      const events = this.api.watchJobs(name, timeoutSeconds(q.timeoutSeconds), bounds.caller);
+      return sse ? streamSse(res, events, bounds) : streamWatch(res, events, undefined, bounds);
+    }
     res.json(await this.api.listJobs(name));
   }
 
@@ -64,7 +71,10 @@ export class ImportsController {
   }
 
   @Get(':name/kubeconfig')
-  @ApiOperation({ summary: 'A kubeconfig that reaches the cluster through Flotilla (its proxy); never the member credentials' })
+  @ApiOperation({
+    summary: 'A template without a secret (for OIDC users, filled by `flotilla token` once the CLI exists); POST mints a working one',
+    description: 'Contexts `<name>` (the member through the proxy) and `flotilla` (Flotilla\'s own API), as POST returns them; never the member credentials.',
+  })
   @ApiParam({ name: 'name' })
   @ApiProduces('application/yaml')
   @ApiResponse({ status: 200, description: 'kubeconfig YAML' })

@@ -2,13 +2,16 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /**
- * ADR 0027: the public gateway never opens a connection to a member. Statically: of libs/kube
- * it uses only the offline kubeconfig rules, and it imports no network client of its own. (The
- * end-to-end test in test/e2e/import.e2e-spec.ts proves it dynamically: the emulator records
- * which process connects.)
+ * ADR 0027 as amended by ADR 0032: in the gateway only the API proxy (src/proxy/) connects to
+ * members, through libs/kube's MemberTransport under the member address policy. Everything else
+ * (import, validation, rotation) stays provider-import's: of libs/kube the rest of the gateway
+ * uses only the offline kubeconfig rules, and it imports no network client of its own.
  */
 const SRC = join(__dirname, '..');
+const PROXY = join(SRC, 'proxy');
 const ALLOWED_FROM_KUBE = new Set(['offlineKubeconfigCheck', 'needsPolicyDecision']);
+/** What the proxy may take from libs/kube: the transport, the stored-connection rules, the policy. */
+const PROXY_FROM_KUBE = new Set(['MemberTransport', 'MemberTransportOptions', 'MemberUpgrade', 'resolveMember', 'memberPolicyFromConfig', 'MemberAddressPolicy', 'MEMBER_ROLE_ANNOTATION', 'MemberUnavailableError', 'StoredCredentials', 'ResolvedKubeconfig']);
 const NETWORK_MODULES = /^(node:)?(net|tls|http|https|http2|dns|dgram)$|^(undici|axios|node-fetch|got|@kubernetes\/client-node)$/;
 
 function sources(dir: string): string[] {
@@ -20,19 +23,21 @@ function sources(dir: string): string[] {
 }
 
 /** Every import statement of a file: the names it takes and the module. */
-function imports(file: string): { names: string[]; from: string }[] {
+function imports(file: string): { names: string[]; from: string; typeOnly: boolean }[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/import\s+(?:type\s+)?([\s\S]*?)\s+from\s+'([^']+)'/g)].map((m) => ({
-    names: (m[1]!.match(/\{([\s\S]*)\}/)?.[1] ?? m[1]!)
+  return [...text.matchAll(/import\s+(type\s+)?([\s\S]*?)\s+from\s+'([^']+)'/g)].map((m) => ({
+    typeOnly: m[1] !== undefined,
+    names: (m[2]!.match(/\{([\s\S]*)\}/)?.[1] ?? m[2]!)
       .split(',')
       .map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!)
       .filter(Boolean),
-    from: m[2]!,
+    from: m[3]!,
   }));
 }
 
-describe('the gateway never connects to a member (static)', () => {
-  const files = sources(SRC);
+describe('only the gateway\'s API proxy connects to members (static)', () => {
+  const files = sources(SRC).filter((f) => !f.startsWith(`${PROXY}/`));
+  const proxyFiles = sources(PROXY);
 
   it('finds the gateway sources', () => {
     expect(files.map((f) => relative(SRC, f))).toEqual(expect.arrayContaining(['imports/kubeconfig-guard.ts', 'imports/imports-api.service.ts']));
@@ -44,14 +49,20 @@ describe('the gateway never connects to a member (static)', () => {
     expect(used.filter((u) => !ALLOWED_FROM_KUBE.has(u.split(': ')[1]!))).toEqual([]);
   });
 
-  it('imports no network client module', () => {
-    const network = files.flatMap((f) => imports(f).filter((i) => NETWORK_MODULES.test(i.from)).map((i) => `${relative(SRC, f)}: ${i.from}`));
+  it('the proxy takes from @flotilla/kube only the transport, the stored-connection rules and the address policy', () => {
+    const used = proxyFiles.flatMap((f) => imports(f).filter((i) => i.from === '@flotilla/kube').flatMap((i) => i.names.map((n) => `${relative(SRC, f)}: ${n}`)));
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((u) => !PROXY_FROM_KUBE.has(u.split(': ')[1]!))).toEqual([]);
+  });
+
+  it('outside the proxy, imports no network client module (node:http types for servers aside)', () => {
+    const network = files.flatMap((f) => imports(f).filter((i) => NETWORK_MODULES.test(i.from) && !i.typeOnly).map((i) => `${relative(SRC, f)}: ${i.from}`));
     expect(network).toEqual([]);
   });
 
-  it('reads no import policy: its config has none of the policy variables', async () => {
+  it('reads no import policy beyond the member address policy the proxy connects under', async () => {
     const { gatewayConfigShape } = await import('../config');
-    const { importPolicyConfigShape } = await import('@flotilla/config');
-    expect(Object.keys(importPolicyConfigShape).filter((k) => k in gatewayConfigShape)).toEqual([]);
+    const { importPolicyConfigShape, memberAddressConfigShape } = await import('@flotilla/config');
+    expect(Object.keys(importPolicyConfigShape).filter((k) => k in gatewayConfigShape && !(k in memberAddressConfigShape))).toEqual([]);
   });
 });

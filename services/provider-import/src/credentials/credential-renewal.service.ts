@@ -20,6 +20,7 @@ import {
   expectSameMember,
   importCheckOptions,
   memberRoleChoice,
+  memberAccessChoice,
   moveToMemberRole,
   parseKubeconfig,
   renewalDueAt,
@@ -152,7 +153,7 @@ export class CredentialRenewalService implements OnApplicationBootstrap, OnModul
       let token: string;
       if (choice === 'minimal' && !findCondition(cluster.status?.conditions, CredentialConditionType.MemberRole)) {
         // Imported before ADR 0029, bound to cluster-admin: move to the member role while it still can.
-        const { owner, objects, minted } = await moveToMemberRole(client, { timeoutMs: this.config.IMPORT_CONNECT_TIMEOUT_MS, tokenTtlSeconds: ttl, connect });
+        const { owner, objects, minted } = await moveToMemberRole(client, { timeoutMs: this.config.IMPORT_CONNECT_TIMEOUT_MS, tokenTtlSeconds: ttl, connect, access: memberAccessChoice(cluster.metadata.annotations) });
         token = minted.token;
         const next = connect(token);
         try {

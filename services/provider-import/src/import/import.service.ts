@@ -23,6 +23,7 @@ import {
   MEMBER_ROLE_ANNOTATION,
   MemberObject,
   OwnerReference,
+  memberAccessChoice,
   memberRoleChoice,
   expectSameMember,
   importCheckOptions,
@@ -123,6 +124,7 @@ export class ImportService {
         timeoutMs: this.config.IMPORT_CONNECT_TIMEOUT_MS,
         tokenTtlSeconds: this.config.FLOTILLA_MEMBER_TOKEN_TTL_SECONDS,
         memberRole,
+        access: memberAccessChoice(cluster.metadata.annotations),
       });
       storedKubeconfig = setup.kubeconfig;
       created = setup.objects;

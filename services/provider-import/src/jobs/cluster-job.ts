@@ -1,3 +1,4 @@
+import { ClusterConditionType, ErrorReason, FlotillaError, findCondition } from '@flotilla/domain';
 import type { Cluster, ImportJobType } from '@flotilla/domain';
 import type { ImportJobsClient } from '@flotilla/clients';
 import type { Logger } from '@flotilla/observability';
@@ -32,6 +33,30 @@ export interface ClusterJobDeps {
   logger: Logger;
 }
 
+/**
+ * Errors worth another attempt: a dependency that did not answer (gRPC UNAVAILABLE and
+ * DEADLINE_EXCEEDED arrive as ServiceUnavailable and Timeout), and anything that is not a domain
+ * error (a reset connection). A domain error of any other reason (Invalid, a refused check) will
+ * not change by retrying: it is the job's outcome at once, with its reason.
+ */
+export function retryable(error: unknown): boolean {
+  if (!(error instanceof FlotillaError)) return true;
+  return error.reason === ErrorReason.ServiceUnavailable || error.reason === ErrorReason.Timeout;
+}
+
+/**
+ * True when an import already ran to an outcome for this cluster (Initialized is no longer the
+ * registry's "Pending"): a job sent again after Redis lost it (the outbox's verify pass, the
+ * reconciler) must not import a second time.
+ */
+export function importSettled(cluster: Cluster): boolean {
+  const initialized = findCondition(cluster.status?.conditions, ClusterConditionType.Initialized);
+  return !!initialized && initialized.reason !== IMPORT_PENDING_REASON;
+}
+
+/** The reason the registry gives Initialized=False on a cluster waiting for its import job. */
+export const IMPORT_PENDING_REASON = 'Pending';
+
 const PROGRESS_NAME: Record<ImportJobType, string> = { import: 'import', remove: 'removal' };
 
 /**
@@ -42,6 +67,7 @@ const PROGRESS_NAME: Record<ImportJobType, string> = { import: 'import', remove:
 export async function runClusterJob(deps: ClusterJobDeps, job: ClusterJob, payload: { name: string; uid: string }, context?: JobContext): Promise<void> {
   const cluster = await deps.findCluster(payload.name);
   if (!cluster || cluster.metadata.uid !== payload.uid || !job.applies(cluster)) return;
+  if (job.type === 'import' && importSettled(cluster)) return;
   const record = new JobRecorder(deps.reports, context, job.type, payload.name, payload.uid, (e) =>
     deps.logger.warn({ cluster: payload.name, err: e instanceof Error ? e.message : String(e) }, `reporting ${PROGRESS_NAME[job.type]} progress failed`),
   );
@@ -49,6 +75,10 @@ export async function runClusterJob(deps: ClusterJobDeps, job: ClusterJob, paylo
     await job.steps(cluster, record);
   } catch (error) {
     const max = JOBS[job.queueJob].attempts;
-    await job.failed(error, cluster, record, { last: (context?.attempt ?? max) >= max, max });
+    const last = (context?.attempt ?? max) >= max;
+    // A registry (or other dependency) timeout is not the import's outcome: BullMQ tries again with
+    // backoff; only the last attempt hands it to the job as a failure.
+    if (retryable(error) && !last) throw error;
+    await job.failed(error, cluster, record, { last, max });
   }
 }

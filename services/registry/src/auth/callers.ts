@@ -1,10 +1,12 @@
-import { credentialsV1, eventsV1, importsV1, registryV1 } from '@flotilla/contracts';
+import { auditV1, credentialsV1, eventsV1, importsV1, objectsV1, registryV1 } from '@flotilla/contracts';
 import { CallerTable, InternalIdentity as Id, grpcPath } from '@flotilla/service-kit';
 
 const registry = (method: string) => grpcPath(registryV1.PROTOBUF_PACKAGE, registryV1.REGISTRY_SERVICE_NAME, method);
 const imports = (method: string) => grpcPath(importsV1.PROTOBUF_PACKAGE, importsV1.IMPORTJOB_SERVICE_NAME, method);
 const events = (method: string) => grpcPath(eventsV1.PROTOBUF_PACKAGE, eventsV1.CLUSTEREVENT_SERVICE_NAME, method);
 const credentials = (method: string) => grpcPath(credentialsV1.PROTOBUF_PACKAGE, credentialsV1.CREDENTIALSADMIN_SERVICE_NAME, method);
+const objects = (method: string) => grpcPath(objectsV1.PROTOBUF_PACKAGE, objectsV1.OBJECT_SERVICE_NAME, method);
+const audit = (method: string) => grpcPath(auditV1.PROTOBUF_PACKAGE, auditV1.AUDIT_SERVICE_NAME, method);
 
 /**
  * Who may call each registry method, by internal identity (docs/security.md). The one server
@@ -15,7 +17,7 @@ const credentials = (method: string) => grpcPath(credentialsV1.PROTOBUF_PACKAGE,
 export const REGISTRY_CALLERS: CallerTable = {
   [registry('GetCluster')]: [Id.Gateway, Id.ProviderImport, Id.HealthProbe, Id.FederationSync],
   [registry('ListClusters')]: [Id.Gateway, Id.ProviderImport, Id.HealthProbe, Id.FederationSync],
-  [registry('WatchClusters')]: [Id.Gateway, Id.HealthProbe, Id.FederationSync],
+  [registry('WatchClusters')]: [Id.Gateway, Id.ProviderImport, Id.HealthProbe, Id.FederationSync],
   // Writes of the resource come from the REST API; provider-import writes the lasting credentials and rotations.
   [registry('CreateCluster')]: [Id.Gateway],
   [registry('UpdateCluster')]: [Id.Gateway, Id.ProviderImport],
@@ -24,14 +26,28 @@ export const REGISTRY_CALLERS: CallerTable = {
   // Status belongs to the workers: the gateway may not set Initialized=True on an unchecked cluster.
   [registry('UpdateClusterStatus')]: [Id.ProviderImport, Id.HealthProbe],
   // Decrypted credentials: only the services that connect to members (later also the tunnel).
-  [registry('GetClusterCredentials')]: [Id.ProviderImport, Id.HealthProbe, Id.FederationSync, Id.Tunnel],
+  // The gateway too: the API proxy (issue 14) calls members with Flotilla's credentials.
+  [registry('GetClusterCredentials')]: [Id.Gateway, Id.ProviderImport, Id.HealthProbe, Id.FederationSync, Id.Tunnel],
   [registry('RecordProbeTimes')]: [Id.HealthProbe],
+  [grpcPath(credentialsV1.PROTOBUF_PACKAGE, credentialsV1.CREDENTIALSREADER_SERVICE_NAME, 'BatchGetClusterCredentials')]: [Id.HealthProbe],
   [imports('ReportImportJob')]: [Id.ProviderImport],
   [imports('ListImportJobs')]: [Id.Gateway, Id.ProviderImport],
-  [events('RecordClusterEvent')]: [Id.HealthProbe],
+  // provider-import reports a member refusing the impersonation sync (ADR 0030).
+  [events('RecordClusterEvent')]: [Id.HealthProbe, Id.ProviderImport],
   [events('ListClusterEvents')]: [Id.Gateway],
   // Re-encryption to the current key: the REST API, for the admin (counts only, never a credential).
   [credentials('StartReencryption')]: [Id.Gateway],
   [credentials('GetReencryption')]: [Id.Gateway],
   [credentials('ListReencryptions')]: [Id.Gateway],
+  // The generic object store (users, tokens, role bindings; federated objects later): the REST API
+  // writes; the workers read and follow the change log.
+  [objects('CreateObject')]: [Id.Gateway],
+  [objects('UpdateObject')]: [Id.Gateway],
+  [objects('DeleteObject')]: [Id.Gateway],
+  [objects('GetObject')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
+  [objects('ListObjects')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
+  [objects('ListObjectChanges')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
+  // Audit events: written and read by the gateway only (it audits its API and the API proxy).
+  [audit('AppendAuditEvents')]: [Id.Gateway],
+  [audit('QueryAuditEvents')]: [Id.Gateway],
 };

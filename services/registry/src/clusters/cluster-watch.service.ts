@@ -16,17 +16,25 @@ import {
 } from '@flotilla/domain';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import { ChangeListener } from '../infrastructure/change-listener';
+import { ImportJobFeed, jobClusterOf, jobSignalObject } from './import-job-feed';
 import { PruneScheduler } from '../infrastructure/prune-scheduler';
 import { CHANGE_LISTENER } from '../infrastructure/tokens';
 import { LastProbeTimes } from '../probe-times/last-probe-times';
 import { ClusterChange, ClusterChangesRepository } from './store/cluster-changes.repository';
 import { ClustersRepository } from './store/clusters.repository';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'IMPORT_JOB';
 
 export interface ClusterWatchEvent {
   type: WatchEventType;
   object: Cluster;
+  /** IMPORT_JOB: the job that changed ('' = read the jobs now); object carries the cluster name and the job's version. */
+  importJob?: string;
+}
+
+/** Inside the service: the first listing arrives with probe times already attached, page by page. */
+interface FollowEvent extends ClusterWatchEvent {
+  attached?: boolean;
 }
 
 export interface WatchOptions {
@@ -34,6 +42,13 @@ export interface WatchOptions {
   labelSelector?: string;
   fieldSelector?: string;
   allowBookmarks?: boolean;
+  /** Also signal changes of the watched cluster's import jobs (needs fieldSelector metadata.name=<cluster>). */
+  importJobChanges?: boolean;
+  /**
+   * Backpressure: resolves when the consumer has room. The first listing and catch-ups from the
+   * database wait on it between pages, so a 12,000-cluster listing never piles up unsent.
+   */
+  ready?: () => Promise<void>;
 }
 
 export const WATCH_TUNING = Symbol('registry.watch-tuning');
@@ -54,9 +69,11 @@ interface Watcher {
   position: bigint;
   labels: LabelRequirement[];
   fields: FieldRequirement[];
-  out: Subscriber<ClusterWatchEvent>;
+  out: Subscriber<FollowEvent>;
   catchingUp: boolean;
   bookmarks?: NodeJS.Timeout;
+  ready?: () => Promise<void>;
+  stopJobs?: () => void;
 }
 
 /**
@@ -80,6 +97,7 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
     private readonly clusters: ClustersRepository,
     private readonly probeTimes: LastProbeTimes,
     private readonly prune: PruneScheduler,
+    private readonly jobs: ImportJobFeed,
     @Inject(CHANGE_LISTENER) private readonly listener: ChangeListener,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(WATCH_TUNING) private readonly tuning: WatchTuning,
@@ -117,12 +135,14 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
    */
   watch(options: WatchOptions): Observable<ClusterWatchEvent> {
     return this.follow(options).pipe(
-      concatMap(async (e) => (e.type === 'BOOKMARK' || e.type === 'DELETED' ? e : { type: e.type, object: (await this.probeTimes.attach([e.object]))[0]! })),
+      concatMap(async ({ attached, ...e }) =>
+        attached || e.type === 'BOOKMARK' || e.type === 'DELETED' || e.type === 'IMPORT_JOB' ? e : { type: e.type, object: (await this.probeTimes.attach([e.object]))[0]! },
+      ),
     );
   }
 
-  private follow(options: WatchOptions): Observable<ClusterWatchEvent> {
-    return new Observable<ClusterWatchEvent>((out) => {
+  private follow(options: WatchOptions): Observable<FollowEvent> {
+    return new Observable<FollowEvent>((out) => {
       let watcher: Watcher | undefined;
       let cancelled = false;
       this.open(options, out)
@@ -138,19 +158,25 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
     });
   }
 
-  private async open(options: WatchOptions, out: Subscriber<ClusterWatchEvent>): Promise<Watcher> {
+  private async open(options: WatchOptions, out: Subscriber<FollowEvent>): Promise<Watcher> {
     if (this.closed) throw new FlotillaError(ErrorReason.ServiceUnavailable, 'the registry is shutting down; reconnect to another replica');
     const labels = parseLabelSelector(options.labelSelector);
     const fields = parseFieldSelector(options.fieldSelector, ['metadata.name']);
+    const jobsOf = options.importJobChanges ? jobClusterOf(fields) : undefined;
     const rv = options.resourceVersion ?? '';
     let position: bigint;
     if (rv === '' || rv === '0') {
-      // Start with the current state as ADDED events, then follow from that point.
-      const page = await this.changes.currentResourceVersion();
-      position = BigInt(page);
-      const { items } = await this.clusters.list({ labels, fields });
-      for (const cluster of items) {
-        out.next({ type: 'ADDED', object: cluster });
+      // Start with the current state as ADDED events, then follow from that point. Page by page,
+      // each waiting for the consumer's room: the fleet is never held or queued whole.
+      position = BigInt(await this.changes.currentResourceVersion());
+      let after: string | undefined;
+      for (;;) {
+        await options.ready?.();
+        if (out.closed) break;
+        const page = await this.clusters.list({ labels, fields, limit: BATCH, afterName: after });
+        for (const cluster of await this.probeTimes.attach(page.items)) out.next({ type: 'ADDED', object: cluster, attached: true });
+        if (!page.hasMore || page.items.length === 0) break;
+        after = page.items[page.items.length - 1]!.metadata.name;
       }
     } else {
       if (!SERVER_RV.test(rv)) {
@@ -167,7 +193,10 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
         throw new FlotillaError(ErrorReason.Timeout, `Too large resource version: ${rv}, current: ${this.head}`, { retryAfterSeconds: 1 });
       }
     }
-    const watcher: Watcher = { position, labels, fields, out, catchingUp: false };
+    const watcher: Watcher = { position, labels, fields, out, catchingUp: false, ready: options.ready };
+    if (jobsOf !== undefined) {
+      watcher.stopJobs = await this.jobs.follow(jobsOf, (s) => out.next({ type: 'IMPORT_JOB', object: jobSignalObject(s.clusterName, s.resourceVersion), importJob: s.jobName }));
+    }
     if (options.allowBookmarks) {
       watcher.bookmarks = setInterval(() => this.bookmark(watcher), this.tuning.bookmarkMs);
       watcher.bookmarks.unref();
@@ -187,6 +216,7 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
 
   private drop(w: Watcher): void {
     clearInterval(w.bookmarks);
+    w.stopJobs?.();
     this.watchers.delete(w);
   }
 
@@ -208,6 +238,7 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
       w.catchingUp = true;
       try {
         while (this.watchers.has(w)) {
+          await w.ready?.();
           const rows = await this.changes.changesAfter(w.position.toString(), BATCH);
           for (const row of rows) this.emit(w, row);
           if (rows.length < BATCH) break;

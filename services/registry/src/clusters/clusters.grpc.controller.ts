@@ -1,7 +1,9 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import { Observable, map } from 'rxjs';
+import { Observable, map, throwError } from 'rxjs';
+import { writeBounded, WritableCall } from './bounded-call';
+import { CallerStreams, WATCH_LIMITS, WatchLimits, watchCaller } from './watch-limits';
 import { clusterFromProto, clusterToProto, registryV1, statusFromProto } from '@flotilla/contracts';
 import { callerIdentityOf } from '@flotilla/service-kit';
 import { ClusterWatchService } from './cluster-watch.service';
@@ -21,10 +23,15 @@ const asList = (p: ClusterPage): registryV1.ClusterList => ({
  */
 @Controller()
 export class ClustersGrpcController implements Omit<registryV1.RegistryServiceController, 'getClusterCredentials' | 'recordProbeTimes'> {
+  private readonly callers: CallerStreams;
+
   constructor(
     private readonly clusters: ClustersService,
     private readonly watcher: ClusterWatchService,
-  ) {}
+    @Inject(WATCH_LIMITS) private readonly limits: WatchLimits,
+  ) {
+    this.callers = new CallerStreams(limits.maxPerCaller);
+  }
 
   @GrpcMethod(S, 'GetCluster')
   async getCluster(r: registryV1.GetClusterRequest): Promise<registryV1.Cluster> {
@@ -62,10 +69,39 @@ export class ClustersGrpcController implements Omit<registryV1.RegistryServiceCo
     return clusterToProto(await this.clusters.updateStatus(r.name ?? '', r.resourceVersion || undefined, statusFromProto(r.status)));
   }
 
+  /**
+   * Bounded (issue 13): a slot per caller (FLOTILLA_MAX_WATCHES_PER_CALLER), an idle end, and a
+   * bound on what waits unsent; written to the call here, not by NestJS's unbounded writer.
+   */
   @GrpcMethod(S, 'WatchClusters')
-  watchClusters(r: registryV1.WatchClustersRequest): Observable<registryV1.WatchEvent> {
-    return this.watcher
-      .watch({ resourceVersion: r.resourceVersion, labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, allowBookmarks: r.allowBookmarks })
-      .pipe(map((e) => ({ type: e.type, object: clusterToProto(e.object) })));
+  watchClusters(r: registryV1.WatchClustersRequest, metadata?: Metadata, call?: WritableCall<registryV1.WatchEvent>): Observable<registryV1.WatchEvent> {
+    let release: () => void;
+    try {
+      release = this.callers.acquire(watchCaller(callerIdentityOf(metadata), r.onBehalfOf || undefined));
+    } catch (error) {
+      return throwError(() => error);
+    }
+    const events = (ready?: () => Promise<void>) =>
+      this.watcher
+        .watch({
+          resourceVersion: r.resourceVersion,
+          labelSelector: r.labelSelector,
+          fieldSelector: r.fieldSelector,
+          allowBookmarks: r.allowBookmarks,
+          importJobChanges: r.importJobChanges,
+          ready,
+        })
+        .pipe(map((e): registryV1.WatchEvent => ({ type: e.type, object: clusterToProto(e.object), ...(e.importJob !== undefined ? { importJob: e.importJob } : {}) })));
+    if (!call) {
+      // Called in-process (no gRPC call to write to): the slot is held while subscribed.
+      return new Observable<registryV1.WatchEvent>((out) => {
+        const sub = events().subscribe(out);
+        return () => {
+          sub.unsubscribe();
+          release();
+        };
+      });
+    }
+    return writeBounded(call, events, { maxBuffered: this.limits.maxBuffered, idleMs: this.limits.idleMs, onEnd: release });
   }
 }

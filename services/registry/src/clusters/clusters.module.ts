@@ -5,6 +5,9 @@ import { CredentialsModule } from '../credentials/credentials.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { ProbeTimesModule } from '../probe-times/probe-times.module';
 import { ClusterWatchService, WATCH_TUNING, WatchTuning } from './cluster-watch.service';
+import { IMPORT_JOB_FEED_TUNING, ImportJobFeed, ImportJobFeedTuning } from './import-job-feed';
+import { ImportJobVersionsRepository } from './store/import-job-versions.repository';
+import { WATCH_LIMITS, watchLimitsFrom } from './watch-limits';
 import { ClustersGrpcController } from './clusters.grpc.controller';
 import { ClustersService } from './clusters.service';
 import { ClusterStoreModule } from './store/cluster-store.module';
@@ -28,6 +31,10 @@ import { ClusterStoreModule } from './store/cluster-store.module';
         retentionSeconds: config.WATCH_RETENTION_SECONDS,
       }),
     },
+    { provide: WATCH_LIMITS, inject: [CONFIG], useFactory: (config: RegistryConfig) => watchLimitsFrom(config) },
+    { provide: IMPORT_JOB_FEED_TUNING, inject: [CONFIG], useFactory: (config: RegistryConfig): ImportJobFeedTuning => ({ pollMs: config.WATCH_POLL_MS }) },
+    ImportJobVersionsRepository,
+    ImportJobFeed,
     ClustersService,
     ClusterWatchService,
   ],

@@ -58,7 +58,13 @@ export interface DeleteOutcome {
 }
 
 const SUPPORTED_FIELDS = ['metadata.name'];
-const MAX_LIMIT = 1000;
+/**
+ * Lists are pages (issue 13): without a limit a 10,000-cluster fleet exceeded gRPC's 4 MB message
+ * size. A missing (or 0) limit is the default page; a larger one is clamped, never refused, so a
+ * caller that follows metadata.continue always gets everything.
+ */
+export const DEFAULT_LIST_LIMIT = 500;
+export const MAX_LIST_LIMIT = 1000;
 
 /** Record times have second precision, as Kubernetes shows them. */
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -103,7 +109,7 @@ export class ClustersService {
         causes: [{ reason: 'FieldValueInvalid', field: 'limit', message: 'must be a non-negative whole number' }],
       });
     }
-    const limit = options.limit ? Math.min(options.limit, MAX_LIMIT) : undefined;
+    const limit = options.limit ? Math.min(options.limit, MAX_LIST_LIMIT) : DEFAULT_LIST_LIMIT;
     const token = options.continueToken ? decodeContinue(options.continueToken) : undefined;
     const resourceVersion = token?.rv ?? (await this.changes.currentResourceVersion());
     const result = await this.clusters.list({ labels, fields, limit, afterName: token?.after });

@@ -5,6 +5,15 @@ import { CredentialKind, CredentialsRepository } from './credentials.repository'
 
 export const SECRET_BOX = Symbol('registry.secret-box');
 
+/** One cluster's credentials from openMany: decrypted, or the reason they cannot be. */
+export interface OpenedCredentials {
+  name: string;
+  uid: string;
+  credentials: ClusterCredentials;
+  keyId: string;
+  error?: string;
+}
+
 const KINDS: readonly CredentialKind[] = ['kubeconfig', 'token'];
 
 /** Binds a ciphertext to its cluster and kind, so it cannot be swapped into another record. */
@@ -69,6 +78,29 @@ export class CredentialVault {
     const ring = this.secrets.keyIds();
     const ids = [...ring, ...[...counts.keys()].filter((id) => !ring.includes(id)).sort()];
     return ids.map((keyId) => ({ keyId, ciphertexts: counts.get(keyId) ?? 0, current: keyId === this.secrets.activeKeyId, inKeyRing: ring.includes(keyId) }));
+  }
+
+  /**
+   * The decrypted credentials of many clusters by name, read in one query. A cluster whose
+   * ciphertext cannot be opened gets `error` (the reason and the fix, never the content) instead of
+   * failing the batch: the others are still usable. Names not stored are left out.
+   */
+  async openMany(names: readonly string[]): Promise<OpenedCredentials[]> {
+    const out: OpenedCredentials[] = [];
+    for (const { name, uid, credentials: rows } of await this.repo.findByClusterNames(names)) {
+      const credentials: ClusterCredentials = {};
+      let keyId = '';
+      try {
+        for (const row of rows) {
+          credentials[row.kind] = this.secrets.decrypt(row, associatedData(uid, row.kind));
+          keyId = row.keyId;
+        }
+        out.push({ name, uid, credentials, keyId });
+      } catch (error) {
+        out.push({ name, uid, credentials: {}, keyId, error: error instanceof KeyRingError ? error.message : 'the stored credentials cannot be decrypted' });
+      }
+    }
+    return out;
   }
 
   /** The decrypted credentials of a cluster and the id of the key that sealed them (read in `tx` when given). */

@@ -6,6 +6,7 @@ import { RegistryConfig } from '../config';
 import { CredentialVault, SECRET_BOX } from './credential-vault';
 import { CredentialsAdminGrpcController } from './credentials-admin.grpc.controller';
 import { CredentialsGrpcController } from './credentials.grpc.controller';
+import { CredentialsReaderGrpcController } from './credentials-reader.grpc.controller';
 import { CredentialsRepository } from './credentials.repository';
 import { CredentialsService } from './credentials.service';
 import { ReencryptionService } from './reencryption.service';
@@ -14,7 +15,7 @@ import { ReencryptionsRepository } from './reencryptions.repository';
 /** Cluster credentials: encrypted at rest, written with their cluster, read by internal callers only; re-encrypted to the current key on the admin's request. */
 @Module({
   imports: [ClusterStoreModule],
-  controllers: [CredentialsGrpcController, CredentialsAdminGrpcController],
+  controllers: [CredentialsGrpcController, CredentialsReaderGrpcController, CredentialsAdminGrpcController],
   providers: [
     {
       provide: SECRET_BOX,

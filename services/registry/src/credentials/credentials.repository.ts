@@ -39,6 +39,28 @@ export class CredentialsRepository {
   }
 
   /**
+   * The stored credentials of many clusters by name, in one query: every named cluster that exists
+   * gives its uid (and no rows of credentials when it has none). Reads the clusters table only for
+   * the name-to-uid mapping, so that a batch costs one round trip instead of two per cluster.
+   */
+  async findByClusterNames(names: readonly string[]): Promise<{ name: string; uid: string; credentials: StoredCredential[] }[]> {
+    if (names.length === 0) return [];
+    const rows: { name: string; uid: string; kind: CredentialKind | null; key_id: string | null; ciphertext: Buffer | null }[] = await this.db.query(
+      `SELECT c.name, c.uid, cc.kind, cc.key_id, cc.ciphertext
+         FROM clusters c LEFT JOIN cluster_credentials cc ON cc.cluster_uid = c.uid
+        WHERE c.name = ANY($1::text[])`,
+      [names],
+    );
+    const byName = new Map<string, { name: string; uid: string; credentials: StoredCredential[] }>();
+    for (const r of rows) {
+      let entry = byName.get(r.name);
+      if (!entry) byName.set(r.name, (entry = { name: r.name, uid: r.uid, credentials: [] }));
+      if (r.kind && r.key_id && r.ciphertext) entry.credentials.push({ kind: r.kind, keyId: r.key_id, ciphertext: r.ciphertext });
+    }
+    return [...byName.values()];
+  }
+
+  /**
    * Locks (FOR UPDATE SKIP LOCKED) up to `limit` credentials not sealed by `keyId`, in the caller's
    * transaction. Rows another transaction holds (a write, or another replica's batch) are skipped.
    */

@@ -69,6 +69,8 @@ export class ImportJobsRepository {
         s.completionTime ?? null,
       ],
     )) as Row[];
+    // Wakes the job streams of this cluster at once (the import-job feed also re-checks on a poll).
+    await this.db.query('SELECT pg_notify($1, $2)', ['flotilla_import_jobs', job.spec.clusterName]);
     return toJob(rows[0]!);
   }
 

@@ -4,12 +4,16 @@ import { Transaction, transactionManager } from '@flotilla/persistence';
 import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 import { OutboxEntity } from './outbox.entity';
 
-/** A job waiting in the outbox to be relayed. */
+/** A job in the outbox (waiting to be relayed, or relayed). */
 export interface PendingJob {
   id: string;
   jobName: string;
   payload: Record<string, unknown>;
+  /** BullMQ's job id: the row's unique idempotency key, so a re-send is a no-op while the job exists. */
+  idempotencyKey: string;
 }
+
+const toPending = (j: OutboxEntity): PendingJob => ({ id: j.id, jobName: j.jobName, payload: j.payload, idempotencyKey: j.idempotencyKey });
 
 /** Database access for the job outbox. */
 @Injectable()
@@ -30,31 +34,42 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims pending jobs for one relay pass. Rows stay locked (SKIP LOCKED) until `work`
-   * finishes, so replicas never relay the same job at once.
+   * Jobs not yet relayed, oldest first. A plain read, outside any transaction: the relay calls
+   * Redis between this read and markDispatched, and a transaction held open across a Redis call
+   * pinned a Postgres connection (and row locks) for as long as Redis took to answer, or for ever
+   * (issue 13). Two replicas may read the same row; both enqueue it under its idempotency key and
+   * BullMQ keeps one job.
    */
-  async withPending(limit: number, work: (jobs: PendingJob[], done: (id: string) => Promise<void>, failed: (id: string, error: string) => Promise<void>) => Promise<void>): Promise<void> {
-    await this.db.transaction(async (em) => {
-      const jobs = await em
-        .getRepository(OutboxEntity)
-        .createQueryBuilder('o')
-        .where('o.dispatched_at IS NULL')
-        .orderBy('o.id', 'ASC')
-        .take(limit)
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .getMany();
-      if (jobs.length === 0) return;
-      await work(
-        jobs.map((j) => ({ id: j.id, jobName: j.jobName, payload: j.payload })),
-        async (id) => {
-          await em.getRepository(OutboxEntity).update({ id }, { dispatchedAt: new Date(), attempts: () => 'attempts + 1', lastError: null });
-        },
-        async (id, error) => {
-          await em.getRepository(OutboxEntity).update({ id }, { attempts: () => 'attempts + 1', lastError: error.slice(0, 500) });
-        },
-      );
-    });
+  async pending(limit: number): Promise<PendingJob[]> {
+    const rows = await this.db.getRepository(OutboxEntity).createQueryBuilder('o').where('o.dispatched_at IS NULL').orderBy('o.id', 'ASC').take(limit).getMany();
+    return rows.map(toPending);
+  }
+
+  async markDispatched(id: string): Promise<void> {
+    await this.db.getRepository(OutboxEntity).update({ id }, { dispatchedAt: new Date(), attempts: () => 'attempts + 1', lastError: null });
+  }
+
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.db.getRepository(OutboxEntity).update({ id }, { attempts: () => 'attempts + 1', lastError: error.slice(0, 500) });
+  }
+
+  /** Jobs relayed within the last `windowSeconds`, by id after `afterId` (a page of the verify pass). */
+  async dispatchedWithin(windowSeconds: number, afterId: string, limit: number): Promise<PendingJob[]> {
+    const rows = await this.db
+      .getRepository(OutboxEntity)
+      .createQueryBuilder('o')
+      .where('o.dispatched_at IS NOT NULL')
+      .andWhere('o.dispatched_at > now() - make_interval(secs => :window)', { window: windowSeconds })
+      .andWhere('o.id > :afterId', { afterId })
+      .orderBy('o.id', 'ASC')
+      .take(limit)
+      .getMany();
+    return rows.map(toPending);
+  }
+
+  /** A relayed job sent again because Redis no longer held it. */
+  async markResent(id: string): Promise<void> {
+    await this.db.getRepository(OutboxEntity).update({ id }, { dispatchedAt: new Date(), attempts: () => 'attempts + 1', lastError: 're-sent: the queue no longer held the job' });
   }
 
   async pendingCount(): Promise<number> {

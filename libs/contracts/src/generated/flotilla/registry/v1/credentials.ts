@@ -7,6 +7,41 @@ export const PROTOBUF_PACKAGE = 'flotilla.registry.credentials.v1';
 /** Path of the .proto file, relative to the proto/ folder. */
 export const PROTO_FILE = 'flotilla/registry/v1/credentials.proto';
 
+export const CREDENTIALSREADER_SERVICE_NAME = 'CredentialsReader';
+
+/** Decrypted credentials of many clusters in one call, for the services that connect to members (health-probe at its cold start or takeover: thousands of clusters at once). Internal only; what it returns is never logged. GetClusterCredentials (registry.proto) remains for one cluster. */
+/** Client side, as @nestjs/microservices ClientGrpc.getService returns it. */
+export interface CredentialsReaderClient {
+  /** The credentials of up to 1,000 clusters, read in one query and decrypted in the registry. Names that are not stored clusters come back in `missing`; a cluster whose ciphertext cannot be opened comes back with `error` set (the reason and the fix, never the content). When the answer would grow past about 3 MiB, the names not answered are in `remaining`: ask again. */
+  batchGetClusterCredentials(request: BatchGetClusterCredentialsRequest, metadata?: Metadata): Observable<BatchGetClusterCredentialsResponse>;
+}
+
+/** Server side: what a controller implementing CredentialsReader provides. */
+export interface CredentialsReaderController {
+  batchGetClusterCredentials(request: BatchGetClusterCredentialsRequest, metadata?: Metadata): Promise<BatchGetClusterCredentialsResponse> | Observable<BatchGetClusterCredentialsResponse> | BatchGetClusterCredentialsResponse;
+}
+
+export interface BatchGetClusterCredentialsRequest {
+  names?: string[];
+}
+
+export interface ClusterCredentialsItem {
+  name?: string;
+  uid?: string;
+  kubeconfig?: string;
+  token?: string;
+  /** The key that sealed them (never the key). */
+  keyId?: string;
+  /** Set when the stored ciphertext cannot be opened; then no credential is returned. */
+  error?: string;
+}
+
+export interface BatchGetClusterCredentialsResponse {
+  items?: ClusterCredentialsItem[];
+  missing?: string[];
+  remaining?: string[];
+}
+
 export const CREDENTIALSADMIN_SERVICE_NAME = 'CredentialsAdmin';
 
 /** Client side, as @nestjs/microservices ClientGrpc.getService returns it. */

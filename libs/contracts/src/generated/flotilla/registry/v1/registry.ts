@@ -12,6 +12,7 @@ export const REGISTRY_SERVICE_NAME = 'RegistryService';
 /** Client side, as @nestjs/microservices ClientGrpc.getService returns it. */
 export interface RegistryServiceClient {
   getCluster(request: GetClusterRequest, metadata?: Metadata): Observable<Cluster>;
+  /** One page: `limit` unset or 0 means the default page of 500; more than 1000 is served as 1000. Callers follow metadata.continue until it is empty (a fleet never travels in one message). */
   listClusters(request: ListClustersRequest, metadata?: Metadata): Observable<ClusterList>;
   createCluster(request: CreateClusterRequest, metadata?: Metadata): Observable<Cluster>;
   /** Replaces metadata (labels, annotations, finalizers) and spec. Status is untouched. */
@@ -22,7 +23,7 @@ export interface RegistryServiceClient {
   deleteCluster(request: DeleteClusterRequest, metadata?: Metadata): Observable<DeleteClusterResponse>;
   /** The status subresource: written only by the platform. */
   updateClusterStatus(request: UpdateClusterStatusRequest, metadata?: Metadata): Observable<Cluster>;
-  /** Streams changes after resource_version (or the current state first, as ADDED events, when empty). */
+  /** Streams changes after resource_version (or the current state first, as ADDED events, when empty). Bounded: at most FLOTILLA_MAX_WATCHES_PER_CALLER open per caller (identity, and the user the gateway acts for), ended after FLOTILLA_WATCH_IDLE_TIMEOUT_SECONDS without an event or bookmark (the caller watches again from its last version), and ended with ResourceExhausted/Unavailable when the caller stops reading and FLOTILLA_WATCH_MAX_BUFFERED events wait unsent. */
   watchClusters(request: WatchClustersRequest, metadata?: Metadata): Observable<WatchEvent>;
   /** Internal: decrypted credentials. Requires the internal token in the "authorization" metadata. */
   getClusterCredentials(request: GetClusterCredentialsRequest, metadata?: Metadata): Observable<ClusterCredentials>;
@@ -110,6 +111,7 @@ export interface GetClusterRequest {
 export interface ListClustersRequest {
   labelSelector?: string;
   fieldSelector?: string;
+  /** Page size: 0 (unset) means 500; values above 1000 are served as 1000. */
   limit?: number;
   continue?: string;
 }
@@ -173,12 +175,19 @@ export interface WatchClustersRequest {
   labelSelector?: string;
   fieldSelector?: string;
   allowBookmarks?: boolean;
+  /** The end user a trusted caller (the gateway) watches for: the per-caller watch limit counts (identity, user). Ignored from other identities. */
+  onBehalfOf?: string;
+  /** Also deliver IMPORT_JOB events: a job record of a watched cluster changed (the gateway's job streams re-read the jobs on each). Needs a field selector metadata.name=<cluster>. */
+  importJobChanges?: boolean;
 }
 
 export interface WatchEvent {
-  /** ADDED, MODIFIED, DELETED or BOOKMARK. */
+  /** ADDED, MODIFIED, DELETED, BOOKMARK or IMPORT_JOB. */
   type?: string;
+  /** IMPORT_JOB: only metadata.name (the cluster) and metadata.resource_version (the job's). */
   object?: Cluster;
+  /** IMPORT_JOB: the job record that changed; empty means "read the jobs now" (sent once when the watch starts and after a notification may have been missed). */
+  importJob?: string;
 }
 
 export interface GetClusterCredentialsRequest {

@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { principalOf } from '../auth/principal';
+import { streamLimitsConfigShape } from '../imports/stream-limits-config';
+
+/** Refusal of one stream too many: the HTTP edge answers 429 with a Status naming the limit. */
+export class StreamLimitError extends Error {
+  constructor(
+    readonly caller: string,
+    readonly limit: number,
+  ) {
+    super(`too many open watches for user "${caller}": the limit is ${limit} (FLOTILLA_MAX_WATCHES_PER_CALLER); close a watch or stream and try again`);
+    this.name = 'StreamLimitError';
+  }
+}
+
+/** What a streaming response needs: the caller's slot, when to end an idle stream, how much may wait unsent. */
+export interface StreamBounds {
+  /** Takes a slot; throws StreamLimitError past the limit. The returned function gives it back. */
+  acquire(): () => void;
+  idleMs: number;
+  maxBufferedBytes: number;
+  /** The user the stream is for (the registry counts its own watches per user too). */
+  caller: string;
+}
+
+/**
+ * Open streams per caller (issue 13): cluster watches, job watches and job event streams all
+ * count against the same per-user limit on this gateway replica.
+ */
+export class StreamLimiter {
+  private readonly open = new Map<string, number>();
+  readonly maxPerCaller: number;
+  readonly idleMs: number;
+  readonly maxBufferedBytes: number;
+
+  constructor(config: object) {
+    const limits = z.object(streamLimitsConfigShape).parse(config);
+    this.maxPerCaller = limits.FLOTILLA_MAX_WATCHES_PER_CALLER;
+    this.idleMs = limits.FLOTILLA_WATCH_IDLE_TIMEOUT_SECONDS * 1000;
+    this.maxBufferedBytes = limits.FLOTILLA_WATCH_MAX_BUFFERED_BYTES;
+  }
+
+  /** The bounds of one stream of the request's caller (the authenticated user). */
+  boundsFor(req: IncomingMessage): StreamBounds {
+    // Every stream route runs after authentication; a request without a principal shares one slot pool.
+    const caller = principalOf(req)?.user ?? 'anonymous';
+    return { caller, idleMs: this.idleMs, maxBufferedBytes: this.maxBufferedBytes, acquire: () => this.acquire(caller) };
+  }
+
+  acquire(caller: string): () => void {
+    const n = this.open.get(caller) ?? 0;
+    if (n >= this.maxPerCaller) throw new StreamLimitError(caller, this.maxPerCaller);
+    this.open.set(caller, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(caller) ?? 1) - 1;
+      if (left <= 0) this.open.delete(caller);
+      else this.open.set(caller, left);
+    };
+  }
+
+  openFor(caller: string): number {
+    return this.open.get(caller) ?? 0;
+  }
+}
+
+/**
+ * One limiter per gateway (per configuration object), shared by every stream route, so the
+ * per-user count spans cluster watches and job streams without another provider to wire.
+ */
+const limiters = new WeakMap<object, StreamLimiter>();
+export function streamLimiterFor(config: object): StreamLimiter {
+  let limiter = limiters.get(config);
+  if (!limiter) limiters.set(config, (limiter = new StreamLimiter(config)));
+  return limiter;
+}

@@ -20,3 +20,4 @@ export { internalSecurity, servedMethods } from './internal-security';
 export type { InternalSecurity, InternalSecurityConfig } from './internal-security';
 export { ReloadingCertificateProvider, internalChannelCredentials, internalServerCredentials } from './internal-tls';
 export type { InternalTlsFiles } from './internal-tls';
+export { CallerSlots } from './caller-slots';

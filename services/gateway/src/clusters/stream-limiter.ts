@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { CallerSlots } from '@flotilla/service-kit';
 import { principalOf } from '../auth/principal';
 import { streamLimitsConfigShape } from '../imports/stream-limits-config';
 
@@ -29,7 +30,7 @@ export interface StreamBounds {
  * count against the same per-user limit on this gateway replica.
  */
 export class StreamLimiter {
-  private readonly open = new Map<string, number>();
+  private readonly slots: CallerSlots;
   readonly maxPerCaller: number;
   readonly idleMs: number;
   readonly maxBufferedBytes: number;
@@ -39,6 +40,7 @@ export class StreamLimiter {
     this.maxPerCaller = limits.FLOTILLA_MAX_WATCHES_PER_CALLER;
     this.idleMs = limits.FLOTILLA_WATCH_IDLE_TIMEOUT_SECONDS * 1000;
     this.maxBufferedBytes = limits.FLOTILLA_WATCH_MAX_BUFFERED_BYTES;
+    this.slots = new CallerSlots(this.maxPerCaller, (caller, _open, max) => new StreamLimitError(caller, max));
   }
 
   /** The bounds of one stream of the request's caller (the authenticated user). */
@@ -49,21 +51,11 @@ export class StreamLimiter {
   }
 
   acquire(caller: string): () => void {
-    const n = this.open.get(caller) ?? 0;
-    if (n >= this.maxPerCaller) throw new StreamLimitError(caller, this.maxPerCaller);
-    this.open.set(caller, n + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.open.get(caller) ?? 1) - 1;
-      if (left <= 0) this.open.delete(caller);
-      else this.open.set(caller, left);
-    };
+    return this.slots.acquire(caller);
   }
 
   openFor(caller: string): number {
-    return this.open.get(caller) ?? 0;
+    return this.slots.count(caller);
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
-import { InternalIdentity } from '@flotilla/service-kit';
+import { CallerSlots, InternalIdentity } from '@flotilla/service-kit';
 
 /**
  * Bounds of WatchClusters streams (issue 13, "Unbounded streams"). Spread into the registry's
@@ -43,35 +43,14 @@ export function watchCaller(identity: string | undefined, onBehalfOf: string | u
 }
 
 /** Counts open streams per caller; acquire() refuses past the limit, naming it. */
-export class CallerStreams {
-  private readonly open = new Map<string, number>();
-
-  constructor(private readonly max: number) {}
-
-  /** Takes one slot for `caller`; the returned release gives it back (once, however often it is called). */
-  acquire(caller: string): () => void {
-    const n = this.open.get(caller) ?? 0;
-    if (n >= this.max) {
-      // No TooManyRequests reason exists in the domain yet; ServiceUnavailable with a retry hint is
-      // what internal callers already back off on.
-      throw new FlotillaError(
-        ErrorReason.ServiceUnavailable,
-        `too many open watches: ${caller} has ${n} (FLOTILLA_MAX_WATCHES_PER_CALLER=${this.max}); close one, or raise the limit`,
-        { retryAfterSeconds: 1 },
-      );
-    }
-    this.open.set(caller, n + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.open.get(caller) ?? 1) - 1;
-      if (left <= 0) this.open.delete(caller);
-      else this.open.set(caller, left);
-    };
-  }
-
-  count(caller: string): number {
-    return this.open.get(caller) ?? 0;
+export class CallerStreams extends CallerSlots {
+  constructor(max: number) {
+    // No TooManyRequests reason exists in the domain yet; ServiceUnavailable with a retry hint is
+    // what internal callers already back off on.
+    super(
+      max,
+      (caller, open, limit) =>
+        new FlotillaError(ErrorReason.ServiceUnavailable, `too many open watches: ${caller} has ${open} (FLOTILLA_MAX_WATCHES_PER_CALLER=${limit}); close one, or raise the limit`, { retryAfterSeconds: 1 }),
+    );
   }
 }

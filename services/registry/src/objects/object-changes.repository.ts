@@ -74,7 +74,7 @@ export class ObjectChangesRepository {
     if (resources.length > 0) params.push(resources);
     const rows = (await transactionManager(tx).query(
       `SELECT revision::text AS revision, type, resource, namespace, name, object FROM object_changes
-        WHERE revision > $1::bigint AND revision <= $2::bigint ${filter} ORDER BY revision LIMIT $3`,
+        WHERE revision > $1::bigint AND revision <= $2::bigint ${filter} ORDER BY object_changes.revision LIMIT $3`,
       params,
     )) as ObjectChangeRow[];
     return rows;

@@ -11,10 +11,8 @@ export interface AccessRule {
   selector?: LabelRequirement[] | null;
 }
 
-/** Kubernetes selector semantics, read once for all callers (libs/domain labelSelectorRequirements). */
-export const selectorRequirements = labelSelectorRequirements;
 
 export function accessRule(name: string, b: ClusterAccessBinding): AccessRule {
   const clusters = Array.isArray(b.clusters) ? new Set(b.clusters.filter((c) => typeof c === 'string')) : undefined;
-  return { binding: name, role: b.role, rank: MEMBER_ROLES.indexOf(b.role), clusters, selector: selectorRequirements(b.clusterSelector) };
+  return { binding: name, role: b.role, rank: MEMBER_ROLES.indexOf(b.role), clusters, selector: labelSelectorRequirements(b.clusterSelector) };
 }

@@ -1,6 +1,6 @@
 import { IamResource, MemberRole } from '@flotilla/domain';
 import { ManualFeed, accessBinding, fleetBinding, tokenObject, userObject } from '../auth/testing/iam-fixtures';
-import { selectorRequirements } from '../authz/access-rule';
+import { labelSelectorRequirements as selectorRequirements } from '@flotilla/domain';
 import { IamMirror, subjectKeysOf } from './iam-mirror';
 
 describe('IamMirror', () => {

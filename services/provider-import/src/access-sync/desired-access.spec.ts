@@ -1,6 +1,7 @@
 import { IamResource } from '@flotilla/domain';
 import { impersonationRules } from '@flotilla/kube';
-import { BOOTSTRAP_ADMIN_USER, IamIndex, type IamState, applyIamObject, emptyIamState, selectorMatches } from './desired-access';
+import { BOOTSTRAP_ADMIN_USER, IamIndex, type IamState, applyIamObject, emptyIamState } from './desired-access';
+import { labelSelectorMatches as selectorMatches } from '@flotilla/domain';
 
 const user = (name: string, groups: string[] = [], state?: string) => ({ metadata: { name }, spec: { groups }, ...(state ? { status: { state } } : {}) });
 const cab = (name: string, body: Record<string, unknown>) => ({ metadata: { name }, role: 'cluster-viewer', ...body });

@@ -76,14 +76,6 @@ export function applyIamObject(state: IamState, resource: string, name: string, 
   }
 }
 
-/**
- * A Kubernetes LabelSelector against a cluster's labels: absent matches nothing, `{}` matches
- * every cluster (as in Kubernetes). An unreadable selector matches nothing (the safe direction for
- * who may act in a member). The one reading of stored selectors (libs/domain), shared with the
- * gateway's authorizer, so the two never disagree on a binding's clusters.
- */
-export const selectorMatches = labelSelectorMatches;
-
 /** Lookups built once per recomputation: group members, token owners, fleet admins. */
 export class IamIndex {
   private readonly members = new Map<string, string[]>();
@@ -112,7 +104,7 @@ export class IamIndex {
   usersFor(cluster: { name: string; labels?: Record<string, string> }): string[] {
     const users = new Set(this.fleetAdmins);
     for (const b of this.state.clusterAccessBindings.values()) {
-      if (b.clusters?.includes(cluster.name) || selectorMatches(b.clusterSelector, cluster.labels)) this.addSubjects(users, b.subjects);
+      if (b.clusters?.includes(cluster.name) || labelSelectorMatches(b.clusterSelector, cluster.labels)) this.addSubjects(users, b.subjects);
     }
     return [...users].sort();
   }

@@ -170,12 +170,17 @@ describe('local services for npm start and npm test', () => {
   }, 60_000);
 });
 
-/** Ten consecutive free ports from `offset` above start's defaults (8080-8084 and 50050-50054). */
-async function freeOffset(): Promise<number> {
+/**
+ * Ten free ports for start.mjs, all below the kernel's ephemeral range (32768 and up here): a port in
+ * that range can be taken at any moment as the local end of some outgoing connection, and the service
+ * then fails to bind it. HTTP at 9080-18084 (offset 1000-10000); gRPC from a random base in 20000-31995.
+ */
+async function freePorts(): Promise<{ offset: number; grpcBase: number }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const offset = 1000 + Math.floor(Math.random() * 9000);
-    const ports = [8080, 8081, 8082, 8083, 8084, 50050, 50051, 50052, 50053, 50054].map((p) => p + offset);
-    if ((await Promise.all(ports.map(answers))).every((open) => !open)) return offset;
+    const grpcBase = 20_000 + Math.floor(Math.random() * 11_995) - offset;
+    const ports = [8080, 8081, 8082, 8083, 8084].map((p) => p + offset).concat([0, 1, 2, 3, 4].map((i) => grpcBase + offset + i));
+    if ((await Promise.all(ports.map(answers))).every((open) => !open)) return { offset, grpcBase };
   }
   throw new Error('no free range of ports for start.mjs');
 }
@@ -185,6 +190,7 @@ describe('npm start (tools/start.mjs)', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'flotilla-start-'));
     chmodSync(stateDir, 0o755); // as root, the embedded Postgres runs as a 'postgres' user that must reach its data
     const built = ['registry', 'provider-import', 'health-probe', 'federation-sync', 'gateway'].every((s) => existsSync(join(root, 'dist/services', s, 'src/main.js')));
+    const ports = await freePorts();
     const start = spawn(process.execPath, [join(root, 'tools/start.mjs')], {
       cwd: root,
       detached: true, // its own process group, as in a terminal
@@ -194,7 +200,8 @@ describe('npm start (tools/start.mjs)', () => {
         FLOTILLA_SKIP_BUILD: built ? 'true' : 'false',
         FLOTILLA_EMBEDDED: 'true',
         FLOTILLA_STATE_DIR: stateDir,
-        FLOTILLA_PORT_OFFSET: String(await freeOffset()),
+        FLOTILLA_PORT_OFFSET: String(ports.offset),
+        FLOTILLA_GRPC_BASE_PORT: String(ports.grpcBase),
         FLOTILLA_ADMIN_TOKEN: randomSecret(),
         FLOTILLA_INTERNAL_TOKEN: randomSecret(),
         FLOTILLA_ENCRYPTION_KEYS: randomEncryptionKeys(),

@@ -50,12 +50,16 @@ async function prettyPrinter() {
 // FLOTILLA_PORT_OFFSET shifts every port (HTTP and gRPC), to run a second copy beside the first.
 const offset = Number(process.env.FLOTILLA_PORT_OFFSET ?? 0);
 if (!Number.isInteger(offset) || offset < 0 || offset > 10000) fail('FLOTILLA_PORT_OFFSET must be a whole number from 0 to 10000, e.g. FLOTILLA_PORT_OFFSET=100');
+// FLOTILLA_GRPC_BASE_PORT moves the five gRPC ports (gateway, registry, provider-import, health-probe,
+// federation-sync: base to base+4; default 50050). The offset applies on top.
+const grpcBase = Number(process.env.FLOTILLA_GRPC_BASE_PORT ?? 50050);
+if (!Number.isInteger(grpcBase) || grpcBase < 1024 || grpcBase + offset + 4 > 65535) fail('FLOTILLA_GRPC_BASE_PORT must be a whole number from 1024 up, with the offset and 4 more ports still at most 65535, e.g. FLOTILLA_GRPC_BASE_PORT=50050');
 const SERVICES = [
-  { name: 'registry', http: 8081 + offset, grpc: 50051 + offset },
-  { name: 'provider-import', http: 8082 + offset, grpc: 50052 + offset },
-  { name: 'health-probe', http: 8083 + offset, grpc: 50053 + offset },
-  { name: 'federation-sync', http: 8084 + offset, grpc: 50054 + offset },
-  { name: 'gateway', http: Number(process.env.PORT ?? 8080) + offset, grpc: 50050 + offset, httpEnv: 'PORT' },
+  { name: 'registry', http: 8081 + offset, grpc: grpcBase + 1 + offset },
+  { name: 'provider-import', http: 8082 + offset, grpc: grpcBase + 2 + offset },
+  { name: 'health-probe', http: 8083 + offset, grpc: grpcBase + 3 + offset },
+  { name: 'federation-sync', http: 8084 + offset, grpc: grpcBase + 4 + offset },
+  { name: 'gateway', http: Number(process.env.PORT ?? 8080) + offset, grpc: grpcBase + offset, httpEnv: 'PORT' },
 ];
 /** Stopped in this order, each group after the one before has exited: callers before what they call. */
 const STOP_ORDER = [['gateway'], ['provider-import', 'health-probe', 'federation-sync'], ['registry']];

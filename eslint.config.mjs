@@ -13,7 +13,7 @@ await createProjectGraphAsync({ exitOnError: false });
 
 const TESTS = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts'];
 /** Where the test-only libraries (the emulator, the test kit) may be used besides tests. */
-const TEST_TOOLING = [...TESTS, 'bench/**/*.ts', 'tools/**/*.ts', 'libs/kube-emulator/**/*.ts', 'libs/testing/**/*.ts'];
+const TEST_TOOLING = [...TESTS, 'bench/**/*.ts', 'test/**/*.ts', 'tools/**/*.ts', 'libs/kube-emulator/**/*.ts', 'libs/testing/**/*.ts'];
 const TEST_LIBS_MESSAGE = 'is a test-only library (type:lib-test): import it only from tests (*.spec.ts, *.int-spec.ts, *.e2e-spec.ts), bench/ or tools/.';
 
 /** Tags: type:service (services/*), type:lib (libs/*), type:lib-test (libs/kube-emulator, libs/testing). */

@@ -3,7 +3,8 @@
  * of any resource, kept in Postgres with one global revision. Implemented over gRPC by
  * ObjectsClient (flotilla.registry.v1.ObjectService). Errors are FlotillaErrors (NotFound,
  * AlreadyExists, Conflict on a stale resourceVersion, Gone when `since` is older than the
- * retained change log, Invalid).
+ * retained change log, Invalid). Sealed fields (a FederatedSecret's spec.template.data and
+ * stringData, ADR 0034) are write-only: no read returns them; `unseal` does, for federation-sync.
  */
 export const OBJECT_STORE = Symbol('flotilla.object-store');
 export const AUDIT_STORE = Symbol('flotilla.audit-store');
@@ -54,6 +55,12 @@ export interface ObjectStore {
    * list again.
    */
   changes(since: string, options?: { resources?: string[]; limit?: number }): Promise<ObjectChangePage>;
+  /**
+   * The full plaintext object of a resource with sealed fields (a FederatedSecret with its
+   * spec.template.data and stringData back in). Allowed to federation-sync only (Forbidden
+   * otherwise); BadRequest for a resource that seals nothing. Never log or store what it returns.
+   */
+  unseal(resource: string, name: string, namespace?: string): Promise<StoredObject>;
 }
 
 /** One audit event, in the audit.k8s.io/v1 Event shape (no credential, token or Secret data, ever). */

@@ -92,6 +92,10 @@ export class ObjectsClient implements ObjectStore {
     return { changes, revision: out.revision ?? '' };
   }
 
+  async unseal(resource: string, name: string, namespace?: string): Promise<StoredObject> {
+    return fromProto(await this.grpc.unary(this.grpc.service.unsealObject, { resource, name, namespace: namespace ?? '' }));
+  }
+
   close(): void {
     this.grpc.close();
   }

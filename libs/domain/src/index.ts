@@ -94,3 +94,77 @@ export type { NewTokenSecret } from './iam/token-secret';
 export { MAX_ANNOTATIONS_BYTES, validateLabelsAndAnnotations } from './validation/object-meta';
 export type { MetadataCauses } from './validation/object-meta';
 export { labelSelectorMatches, labelSelectorRequirements, labelSelectorString } from './selectors/label-selector';
+export { MemberAccess, memberRoleAtLeast, memberRoleFromBindings, subjectKeys } from './iam/access';
+export type { AccessOptions, AccessPrincipal } from './iam/access';
+export {
+  ADOPT_ANNOTATION,
+  DRIFT_ANNOTATION,
+  FEDERATED_OBJECT_ANNOTATION,
+  FEDERATION_EVENTS_PER_OBJECT,
+  FEDERATION_EVENT_DEDUP_SECONDS,
+  FEDERATION_EVENT_RESOURCE,
+  FEDERATION_FINALIZER,
+  FEDERATION_GROUP,
+  FIELD_MANAGER,
+  FederationClusterReason,
+  FederationConditionReason,
+  HASH_ANNOTATION,
+  LAST_WRITER_ANNOTATION,
+  MANAGED_BY_LABEL,
+  NAMESPACE_RESOURCE,
+  ORPHAN_API_VERSION,
+  ORPHAN_CLUSTER_LABEL,
+  ORPHAN_KIND,
+  ORPHAN_LIST_KIND,
+  ORPHAN_RESOURCE,
+  RETAIN_ANNOTATION,
+  federatedObjectKey,
+  federationPolicies,
+  lastWriterValue,
+  managedByValue,
+  orphanName,
+  parseFederatedObjectKey,
+  parseLastWriter,
+} from './federation/constants';
+export type { FederationPolicies, LastWriter } from './federation/constants';
+export {
+  CLUSTER_FEDERATED_OBJECT_KIND,
+  FEDERATED_KINDS,
+  FEDERATED_OBJECT_KIND,
+  FLOTILLA_TYPES_GROUP,
+  FLOTILLA_TYPES_VERSION,
+  KUBEFED_TYPES_GROUP,
+  KUBEFED_TYPES_VERSION,
+  REPLICA_SCHEDULING_PREFERENCE,
+  federatedApiVersion,
+  federatedKindByKind,
+  federatedKindByPlural,
+  federatedKindByStoreKey,
+} from './federation/kinds';
+export type { FederatedKindInfo, FederatedTarget } from './federation/kinds';
+export type {
+  ClusterOverrideOp,
+  FederatedClusterState,
+  FederatedClusterStatus,
+  FederatedCondition,
+  FederatedObject,
+  FederatedObjectMeta,
+  FederatedOverride,
+  FederatedPlacement,
+  FederatedStatus,
+  Orphan,
+  ReplicaClusterPreference,
+  ReplicaSchedulingPreference,
+  ReplicaSchedulingPreferenceSpec,
+} from './federation/types';
+export { builtinKind, splitApiVersion } from './federation/builtin-kinds';
+export type { BuiltinKind, BuiltinLookup } from './federation/builtin-kinds';
+export { DEFAULT_FEDERATION_LIMITS, DEFAULT_MAX_TEMPLATE_BYTES, federatedUnknownFields, validateFederatedObject } from './federation/validation';
+export type { FederationLimits } from './federation/validation';
+export { canonicalCopy, canonicalHash, canonicalJson, memberObjectFor } from './federation/member-object';
+export type { MemberObject } from './federation/member-object';
+export { PlacementIndex, placementSelects } from './federation/placement';
+export type { PlacementCluster, PlacementLike } from './federation/placement';
+export { divideReplicas, validateReplicaSchedulingPreference } from './federation/replicas';
+export { summariseWorkload } from './federation/workload-status';
+export type { WorkloadSummary } from './federation/workload-status';

@@ -2,13 +2,14 @@
  * A tiny HTTP control endpoint on 127.0.0.1 so another process (a sandbox user, a test in
  * another process) can drive faults:
  *   GET  /clusters
- *   POST /clusters/{name}/{latency|down|up|hang|errors|clear-errors|revoke|expire|restore|version|nodes|remove-node|health|compact|log|port-target}
+ *   POST /clusters/{name}/{latency|down|up|hang|errors|clear-errors|revoke|expire|restore|version|nodes|remove-node|health|compact|log|port-target|workloads}
  * with a JSON body where the action needs one (see docs/kube-emulator.md).
  */
 import { createServer, type Server } from 'node:http';
 import type { CredentialUser, KubeEmulator } from './emulator';
 import type { HealthEndpoint } from './cluster/cluster';
 import type { NodeSpec } from './cluster/flavours';
+import type { WorkloadOptions } from './cluster/workloads';
 
 export interface ControlServer {
   url: string;
@@ -102,6 +103,9 @@ export async function startControlServer(emu: KubeEmulator, port = 0): Promise<C
             Number(body.port),
             body.targetPort === undefined || body.targetPort === null ? undefined : { port: Number(body.targetPort), host: body.host as string | undefined },
           );
+          break;
+        case 'workloads':
+          c.setWorkloads(body as WorkloadOptions);
           break;
         default:
           return reply(404, { error: `unknown action ${parts[2]}` });

@@ -2,6 +2,7 @@
 import { VirtualCluster, type ClusterSpec, type ErrorRule, type HealthEndpoint, type RequestRecord, type StreamRecord, type UserKind } from './cluster/cluster';
 import type { Flavour, NodeSpec } from './cluster/flavours';
 import { containerNames } from './cluster/kubelet';
+import type { WorkloadOptions } from './cluster/workloads';
 import { kubeconfigFor } from './kubeconfig';
 import { Network } from './server/network';
 import type { PeerRecord } from './server/peers';
@@ -17,6 +18,11 @@ export interface EmulatorOptions {
   bookmarkIntervalMs?: number;
   /** clusters created in parallel during start (default 64). */
   startConcurrency?: number;
+  /**
+   * Status controllers of Deployments, StatefulSets, DaemonSets and Jobs (default: on, ready
+   * after 50 ms, none failing); a cluster's spec may override them, `setWorkloads` changes them.
+   */
+  workloads?: WorkloadOptions;
 }
 
 export type CredentialUser = 'admin' | 'readonly' | 'noaccess';
@@ -190,6 +196,14 @@ export class ClusterHandle {
   streamConnections(): StreamRecord[] {
     return [...this.c.streams];
   }
+  /**
+   * Changes the workload status controllers (absent fields keep their value) and runs every
+   * existing workload again: e.g. `{ fail: ['web'] }` makes Deployment `web` exceed its progress
+   * deadline, `{ fail: false }` makes it ready again, `{ readyDelayMs: 2000 }` slows readiness.
+   */
+  setWorkloads(options: WorkloadOptions): void {
+    this.c.workloads.configure(options);
+  }
   /** forget the watch history: resuming from any earlier resourceVersion answers 410 Expired. */
   compact(): void {
     this.c.api().store.compact();
@@ -229,6 +243,7 @@ export class KubeEmulator {
         watchHistory: this.options.watchHistory ?? 1000,
         namespaceDeletionDelayMs: this.options.namespaceDeletionDelayMs ?? 50,
         bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000,
+        workloads: this.options.workloads,
       },
     );
     const handle = new ClusterHandle(cluster, this.net);

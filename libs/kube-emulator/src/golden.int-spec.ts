@@ -14,7 +14,8 @@ describe('golden recordings of a real kube-apiserver', () => {
   let readerToken = '';
 
   beforeAll(async () => {
-    emu = await KubeEmulator.start({ namespaceDeletionDelayMs: 60_000 });
+    // the recorded server ran no kube-controller-manager: no workload status controllers here either
+    emu = await KubeEmulator.start({ namespaceDeletionDelayMs: 60_000, workloads: { enabled: false } });
     c = await emu.addCluster({ flavour: 'kubeadm', version: 'v1.26.2' });
   });
   afterAll(async () => emu.stop());

@@ -20,6 +20,7 @@ export type { EmulatorOptions, CredentialUser, ErrorRateOptions } from './emulat
 export type { ClusterSpec, UserKind, HealthEndpoint, StreamRecord, RequestRecord } from './cluster/cluster';
 export type { PeerRecord } from './server/peers';
 export type { Flavour, NodeSpec } from './cluster/flavours';
+export type { WorkloadOptions } from './cluster/workloads';
 export { startControlServer } from './control';
 export type { ControlServer } from './control';
 export { ensureKubectl, kubectl, kubectlSpawn, writeKubeconfig, KUBECTL_VERSION } from './kubectl';

@@ -100,3 +100,10 @@ export {
 export type { DesiredMemberAccess, MemberAccessResult } from './import/member-access';
 export { MemberTransport, memberError } from './member/member-transport';
 export type { MemberTransportOptions, MemberUpgrade } from './member/member-transport';
+export { MemberApplier } from './federation/member-applier';
+export {
+  MemberCallError,
+} from './federation/types';
+export type { ApplyFailureReason, ApplyOutcome, ManagedEvent, ManagedWatchHandle, MemberApplierOptions, MemberObjectRef } from './federation/types';
+export { GateRefusedError, RequestGate } from './federation/request-gate';
+export type { RequestGateOptions } from './federation/request-gate';

@@ -28,6 +28,10 @@ export class JobQueue {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      // A Queue without an 'error' listener prints each connection error with its stack
+      // (BullMQ's console.error fallback) while Redis is down. The caller's command fails with
+      // the error instead; readiness reports the connection.
+      q.on('error', () => undefined);
       this.queues.set(name, q);
     }
     return q;

@@ -112,6 +112,8 @@ export class WorkerHost {
       // BullMQ fails without calling the processor (the handler never sees it).
       worker.on('failed', (job) => void this.gaveUpIfFinal(queueName, job));
       const queue = new Queue(queueName, { connection: this.connection, prefix: this.prefix });
+      // Without a listener BullMQ prints each connection error with its stack (see JobQueue).
+      queue.on('error', () => undefined);
       this.workers.set(queueName, { worker, queue, connection, jobs: [...byName.keys()], concurrency });
     }
   }

@@ -6,6 +6,7 @@ import { GrpcOptions, Transport } from '@nestjs/microservices';
 import { ReflectionService } from '@grpc/reflection';
 import { Observable, catchError, tap, throwError } from 'rxjs';
 import { FlotillaError } from '@flotilla/domain';
+import { databaseOutage } from './database-outage';
 import { PROTO_LOADER_OPTIONS, healthV1, protoPath, protoRoot, toGrpcError, workerV1 } from '@flotilla/contracts';
 import { REQUEST_ID_HEADER, requestIdFrom, runWithRequestContext } from '@flotilla/observability';
 import { RUNTIME, ServiceRuntime } from './runtime';
@@ -62,7 +63,10 @@ export function grpcServerOptions(url: string, packages: GrpcPackage[], security
 export class EdgeErrorFilter implements ExceptionFilter<unknown> {
   constructor(private readonly runtime: ServiceRuntime) {}
 
-  catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
+  catch(caught: unknown, host: ArgumentsHost): Observable<never> | void {
+    const outage = databaseOutage(caught);
+    if (outage) this.runtime.logger.warn({ err: caught instanceof Error ? caught.message : String(caught) }, `database unavailable in a ${host.getType()} handler`);
+    const exception = outage ?? caught;
     if (!(exception instanceof FlotillaError) && !(exception instanceof HttpException) && !isClientError(exception)) {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       this.runtime.logger.error({ err: { message: err.message, stack: err.stack } }, `unexpected error in a ${host.getType()} handler`);
@@ -106,9 +110,9 @@ export class GrpcObservabilityInterceptor implements NestInterceptor {
           .pipe(
             tap({ complete: () => observe(GrpcStatus.OK) }),
             catchError((error: unknown) => {
-              const code = error instanceof FlotillaError ? toGrpcError(error).code : GrpcStatus.INTERNAL;
-              observe(code);
-              if (!(error instanceof FlotillaError)) this.runtime.logger.warn({ method }, 'gRPC call failed');
+              const known = error instanceof FlotillaError ? error : databaseOutage(error);
+              observe(known ? toGrpcError(known).code : GrpcStatus.INTERNAL);
+              if (!known) this.runtime.logger.warn({ method }, 'gRPC call failed');
               return throwError(() => error);
             }),
           )

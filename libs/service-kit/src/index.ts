@@ -21,3 +21,5 @@ export type { InternalSecurity, InternalSecurityConfig } from './internal-securi
 export { ReloadingCertificateProvider, internalChannelCredentials, internalServerCredentials } from './internal-tls';
 export type { InternalTlsFiles } from './internal-tls';
 export { CallerSlots } from './caller-slots';
+export { DEFAULT_GRACE_MS, ReplicaMembership, rendezvousOwner } from './replica-membership';
+export type { MembershipOptions } from './replica-membership';

@@ -29,5 +29,10 @@ export function redisCommandOptions(name: string, commandTimeoutMs = REDIS_COMMA
  * `maxRetriesPerRequest: null`, the one place blocking commands run.
  */
 export function createRedis(url: string, name: string, commandTimeoutMs = REDIS_COMMAND_TIMEOUT_MS): Redis {
-  return new Redis(url, redisCommandOptions(name, commandTimeoutMs));
+  const redis = new Redis(url, redisCommandOptions(name, commandTimeoutMs));
+  // Without a listener ioredis prints "Unhandled error event" with a stack for every failed
+  // reconnect while Redis is down. The outage is visible where it matters: commands fail (and
+  // their callers log and retry) and /readyz reports the connection.
+  redis.on('error', () => undefined);
+  return redis;
 }

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { runMain, startWorkerService, workerConfigShape } from '@flotilla/service-kit';
+import { runMain, startWorkerService } from '@flotilla/service-kit';
+import { federationSyncConfigShape as shape } from './config';
 import { FEDERATION_SYNC } from './service';
 
-export const federationSyncConfigShape = workerConfigShape(FEDERATION_SYNC.ports);
+export const federationSyncConfigShape = shape(FEDERATION_SYNC.ports);
 
 export const startFederationSync = (env: NodeJS.ProcessEnv = process.env) => startWorkerService(FEDERATION_SYNC, federationSyncConfigShape, env);
 

@@ -3,6 +3,7 @@ import { baseConfigShape, configParts, internalSecurityConfigShape, loadConfig }
 import { auditConfigShape } from './audit/audit-config';
 import { authConfigShape } from './auth/auth-config';
 import { iamConfigShape } from './iam/iam-config';
+import { federationConfigShape } from './federation/federation-config';
 import { importEdgeConfigShape } from './imports/import-config';
 import { gatewayTlsConfigShape } from './kubeconfigs/tls-config';
 import { proxyConfigShape } from './proxy/proxy-config';
@@ -28,6 +29,7 @@ export const gatewayConfigShape = {
   ...auditConfigShape,
   ...gatewayTlsConfigShape,
   ...proxyConfigShape,
+  ...federationConfigShape,
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -5,8 +5,10 @@ import { AdminModule } from './admin/admin.module';
 import { AuditController } from './audit/audit.controller';
 import { AuditQueryService } from './audit/audit-query.service';
 import { auditRecorderProvider } from './audit/audit.providers';
-import { authProviders } from './auth/auth.providers';
+import { AUTHORIZER, authProviders } from './auth/auth.providers';
 import { CLUSTER_LABELS } from './authz/authorizer';
+import { federationProviders } from './federation/federation.providers';
+import { FEDERATION_FLEET, FEDERATION_ROLES } from './federation/write-authorization';
 import { ClusterMirror } from './fleet/cluster-mirror';
 import { FleetModule } from './fleet/fleet.module';
 import { IamModule } from './iam/iam.module';
@@ -44,6 +46,9 @@ import { ClusterEventsController } from './events/cluster-events.controller';
   providers: [
     ...authProviders,
     { provide: CLUSTER_LABELS, useExisting: ClusterMirror },
+    { provide: FEDERATION_ROLES, useExisting: AUTHORIZER },
+    { provide: FEDERATION_FLEET, useExisting: ClusterMirror },
+    ...federationProviders,
     {
       provide: AUDIT_STORE,
       inject: [CONFIG, RUNTIME],

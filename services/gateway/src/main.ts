@@ -10,6 +10,8 @@ import type { Authorizer } from './authz/authorizer';
 import { SSAR_PATH, selfSubjectAccessReviewHandler } from './authz/ssar';
 import { loadGatewayConfig } from './config';
 import { installDiscovery } from './discovery/discovery';
+import { FEDERATION_KINDS, FEDERATION_READS, FEDERATION_ROUTES } from './federation/federation.providers';
+import type { FederationReads } from './federation/federation-reads';
 import { loadGatewayHttps } from './kubeconfigs/tls-config';
 import { installOpenApi } from './openapi/schemas';
 import { installProxy } from './proxy/proxy.module';
@@ -47,9 +49,12 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env) {
       http.use(authorizeMiddleware(authorizer));
       installProxy(app, { authenticator, authorizer, audit });
       http.use('/apis', express.raw({ type: () => true, limit: config.MAX_BODY_BYTES }));
+      http.use('/api', express.raw({ type: () => true, limit: config.MAX_BODY_BYTES }));
       http.post(SSAR_PATH, selfSubjectAccessReviewHandler(authorizer));
-      installDiscovery(http, app.get<ResourceKind[]>(RESOURCE_KINDS));
+      installDiscovery(http, [...app.get<ResourceKind[]>(RESOURCE_KINDS), ...app.get<ResourceKind[]>(FEDERATION_KINDS)]);
       http.use(app.get(ResourceRoutes).router());
+      http.use(app.get<ResourceRoutes>(FEDERATION_ROUTES).router());
+      http.use(app.get<FederationReads>(FEDERATION_READS).router());
       installOpenApi(app, VERSION);
     },
   });

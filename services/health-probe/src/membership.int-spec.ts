@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, eventually, testQueuePrefix } from '@flotilla/testing';
-import { ReplicaMembership, rendezvousOwner } from './membership';
+import { ReplicaMembership, rendezvousOwner } from '@flotilla/service-kit';
 
 describe('ReplicaMembership (real Redis)', () => {
   let redis: Redis;

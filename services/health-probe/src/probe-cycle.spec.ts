@@ -1,4 +1,4 @@
-import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ProbeObservation, findCondition, initialHealthState } from '@flotilla/domain';
+import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ErrorReason, FlotillaError, ProbeObservation, findCondition, initialHealthState } from '@flotilla/domain';
 import { ProbeCycle, ProbeCycleDeps, ProbeTarget, Prober } from './probe-cycle';
 
 // The cycle with a fixed clock and fake collaborators: no timers, no I/O.
@@ -61,6 +61,24 @@ function harness(answers: (ProbeObservation | Error)[]) {
 }
 
 describe('ProbeCycle', () => {
+  it('a registry that cannot hand out the credentials (down, timing out) changes nothing; credentials it returned that cannot be used make InvalidCredentials', async () => {
+    const h = harness([]);
+    const t = target();
+    for (const reason of [ErrorReason.ServiceUnavailable, ErrorReason.Timeout, ErrorReason.ServiceUnavailable]) {
+      h.deps.createProber = async () => {
+        throw new FlotillaError(reason, 'the registry service is unavailable; retry shortly');
+      };
+      await h.cycle.run(t, () => true);
+    }
+    expect(h.log).toEqual([]);
+    expect(t.health).toMatchObject({ ready: 'True', consecutiveFailures: 0 });
+    h.deps.createProber = async () => {
+      throw new Error('the kubeconfig names no user');
+    };
+    for (let i = 0; i < 3; i++) await h.cycle.run(t, () => true);
+    expect(h.log.filter((l) => !l.startsWith('probed'))).toEqual(['event:start:m:True->False:InvalidCredentials', 'event:stored', 'write:False']);
+  });
+
   it('records a transition before it writes the status that shows it, so whoever sees the status finds its event', async () => {
     const h = harness([down, down, down]);
     const t = target();

@@ -1,4 +1,4 @@
-import type { Cluster, ClusterStatus, HealthState, HealthTransition, HysteresisConfig, ProbeObservation } from '@flotilla/domain';
+import { type Cluster, type ClusterStatus, ErrorReason, FlotillaError, type HealthState, type HealthTransition, type HysteresisConfig, type ProbeObservation } from '@flotilla/domain';
 import { ProbeAttempt, ProbeResultKind, classifyAttempt, decideAfterProbe, refetchCredentials, resultKind } from './probe-policy';
 
 /** What a prober for one cluster offers (libs/kube ClusterProber in production). */
@@ -55,6 +55,9 @@ export class ProbeCycle {
     const started = this.deps.now();
     const attempt = await this.attempt(t);
     probed?.();
+    // The registry could not hand out the credentials (it, or Postgres behind it, is down): nothing
+    // is known about the member, so nothing changes; the next cycle tries again.
+    if (attempt === REGISTRY_UNAVAILABLE) return;
     const classification = classifyAttempt(attempt, t.cluster.status?.uid);
     const kind = resultKind(classification);
     t.lastKind = kind;
@@ -91,7 +94,7 @@ export class ProbeCycle {
     }
   }
 
-  private async attempt(t: ProbeTarget): Promise<ProbeAttempt> {
+  private async attempt(t: ProbeTarget): Promise<ProbeAttempt | typeof REGISTRY_UNAVAILABLE> {
     try {
       if (!t.prober) {
         t.prober = await this.deps.createProber(t.cluster);
@@ -100,7 +103,15 @@ export class ProbeCycle {
       return { observation: await t.prober.probe() };
     } catch (error) {
       this.deps.onError?.(t.name, 'credentials', error);
+      // Only credentials the registry returned and that cannot be used make InvalidCredentials;
+      // a registry that did not answer says nothing about them (issue 13's fault suite saw healthy
+      // members go Ready=False InvalidCredentials during a Postgres restart).
+      if (!t.prober && isUnavailable(error)) return REGISTRY_UNAVAILABLE;
       return { credentialsUnusable: true };
     }
   }
 }
+
+const REGISTRY_UNAVAILABLE = Symbol('registry-unavailable');
+
+const isUnavailable = (error: unknown) => error instanceof FlotillaError && (error.reason === ErrorReason.ServiceUnavailable || error.reason === ErrorReason.Timeout);

@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Cluster, ClusterStatus, clusterEventFromTransition } from '@flotilla/domain';
 import { MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
-import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ReplicaMembership, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
 import { FleetWatcher } from './fleet';
-import { ReplicaMembership } from './membership';
 import { ProbeScheduler, Prober } from './scheduler';
 import { HealthEventStream, toHealthEvent } from './events';
+import { RegistryEventBuffer } from './registry-events';
 import { REGISTRY_PORT, RegistryPort } from './registry-port';
 import { CredentialLoader } from './credential-loader';
 
@@ -24,6 +24,7 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly known = new Map<string, Cluster>();
   private readonly lastSeen = new Map<string, string>();
   private readonly events: HealthEventStream;
+  private readonly registryEvents: RegistryEventBuffer;
   private flushTimer?: NodeJS.Timeout;
   private flushChain: Promise<void> = Promise.resolve();
   private readonly registryCalls: ConcurrencyLimit;
@@ -84,6 +85,18 @@ export class ProbeService implements OnApplicationBootstrap {
         log.warn({ err: safeMessage(error), pending: this.events.pending }, 'publishing health events to Redis failed; kept and retried');
       },
     });
+    let lastRegistryWarning = 0;
+    const unrecorded = new Counter({ name: 'flotilla_cluster_events_unrecorded_total', help: 'Ready transitions never stored in the registry: the retry buffer was full, or the registry refused the event', labelNames: ['why'], registers });
+    this.registryEvents = new RegistryEventBuffer({
+      send: (event) => this.registryCalls.run(() => this.registry.recordEvent(event)),
+      capacity: config.PROBE_EVENT_BUFFER_MAX,
+      onDropped: (n, why) => unrecorded.inc({ why }, n),
+      onError: (error) => {
+        if (Date.now() - lastRegistryWarning < 30_000) return;
+        lastRegistryWarning = Date.now();
+        log.warn({ err: safeMessage(error), pending: this.registryEvents.pending }, 'recording cluster events in the registry failed; kept and retried');
+      },
+    });
     this.scheduler = new ProbeScheduler(
       {
         intervalMs: config.PROBE_INTERVAL_MS,
@@ -105,7 +118,7 @@ export class ProbeService implements OnApplicationBootstrap {
           // stream publish only appends to a bounded buffer, outside the registry-call limiter.
           const event = clusterEventFromTransition({ name: c.metadata.name, uid: c.metadata.uid ?? '' }, t, at);
           try {
-            await this.registryCalls.run(() => this.registry.recordEvent(event));
+            await this.registryEvents.record(event);
           } finally {
             this.events.push(toHealthEvent(c, t, at, event.name));
           }
@@ -160,6 +173,15 @@ export class ProbeService implements OnApplicationBootstrap {
       registers,
       collect() {
         this.set(events.pending);
+      },
+    });
+    const registryEvents = this.registryEvents;
+    new Gauge({
+      name: 'flotilla_cluster_events_pending',
+      help: 'Ready transitions waiting to be stored through the registry (grows while the registry or Postgres is down)',
+      registers,
+      collect() {
+        this.set(registryEvents.pending);
       },
     });
     const membership = this.membership;
@@ -222,6 +244,8 @@ export class ProbeService implements OnApplicationBootstrap {
     this.credentials.stop();
     await this.membership.stop();
     await this.scheduler.stop();
+    const lost = await this.registryEvents.flush();
+    if (lost > 0) this.runtime.logger.error({ lost }, 'the registry stayed unavailable; Ready transitions not stored at shutdown (they are on the Redis stream if it answered)');
     await this.flushLastSeen();
   }
 

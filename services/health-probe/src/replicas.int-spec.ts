@@ -2,7 +2,7 @@ import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
 import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
 import { PlatformEnv, SourceProcess, eventually, freePort, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { TestRegistry, testRegistry } from './testing/test-registry';
-import { rendezvousOwner } from './membership';
+import { rendezvousOwner } from '@flotilla/service-kit';
 
 const INTERVAL_MS = 2000;
 const CLUSTERS = 12;

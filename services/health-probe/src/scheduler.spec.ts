@@ -1,6 +1,6 @@
 import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ProbeObservation } from '@flotilla/domain';
 import { ProbeScheduler, Prober, SchedulerDeps } from './scheduler';
-import { rendezvousOwner } from './membership';
+import { rendezvousOwner } from '@flotilla/service-kit';
 
 const ok = (uid = 'u'): ProbeObservation => ({ reachable: true, readinessStatus: 200, readinessEndpoint: '/readyz', kubeSystemUid: uid, nodeCount: 1, kubernetesVersion: 'v1.30.4', durationMs: 1 });
 const down: ProbeObservation = { reachable: false, errorCode: 'ECONNREFUSED', durationMs: 1 };

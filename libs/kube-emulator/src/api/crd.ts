@@ -42,6 +42,12 @@ export function crdVersion(crd: JsonObject, version: string): JsonObject | undef
   return Array.isArray(versions) ? (versions.find((v) => obj(v)?.name === version) as JsonObject | undefined) : undefined;
 }
 
+/** Whether kube-apiserver serves the CRD's resources: NamesAccepted or Established is True. */
+export function crdServed(crd: JsonObject): boolean {
+  const conditions = obj(crd.status)?.conditions;
+  return Array.isArray(conditions) && conditions.some((c) => (obj(c)?.type === 'NamesAccepted' || obj(c)?.type === 'Established') && obj(c)?.status === 'True');
+}
+
 export function crdResourceDefs(crd: JsonObject): ResourceDef[] {
   const spec = obj(crd.spec) ?? {};
   const names = obj(spec.names) ?? {};

@@ -63,8 +63,9 @@ export function recordUpdate(
   apiVersion: string,
   subresource?: string,
 ): ManagedEntry[] {
-  const newSet = toFieldSet(newObj, schema, 'update');
-  const oldSet = oldObj ? toFieldSet(oldObj, schema, 'update') : new Set<string>();
+  const withStatus = subresource === 'status';
+  const newSet = toFieldSet(newObj, schema, 'update', withStatus);
+  const oldSet = oldObj ? toFieldSet(oldObj, schema, 'update', withStatus) : new Set<string>();
   const added = difference(newSet, oldSet);
   const removed = difference(oldSet, newSet);
   const modified = new Set<string>();

@@ -13,6 +13,8 @@ export interface StoreEvent {
   resource: string;
   namespace: string;
   object: JsonObject;
+  /** The object before this event (undefined for ADDED; the final object for DELETED): watches with selectors see transitions. */
+  prev?: JsonObject;
 }
 
 export interface Watcher {
@@ -86,13 +88,15 @@ export class ObjectStore {
 
   /** Stores `object` (whose metadata.resourceVersion is `rv`) and emits the event. */
   put(resource: string, key: string, namespace: string, object: JsonObject, rv: number, type: EventType): void {
-    this.bucket(resource).set(key, object);
-    this.emit({ type, rv, resource, namespace, object });
+    const b = this.bucket(resource);
+    const prev = b.get(key);
+    b.set(key, object);
+    this.emit({ type, rv, resource, namespace, object, ...(prev ? { prev } : {}) });
   }
 
   remove(resource: string, key: string, namespace: string, finalObject: JsonObject, rv: number): void {
     this.buckets.get(resource)?.delete(key);
-    this.emit({ type: 'DELETED', rv, resource, namespace, object: finalObject });
+    this.emit({ type: 'DELETED', rv, resource, namespace, object: finalObject, prev: finalObject });
   }
 
   private emit(ev: StoreEvent): void {

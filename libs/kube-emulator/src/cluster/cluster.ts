@@ -1,7 +1,7 @@
 /** A virtual cluster: identity, credentials, fault injection and its (lazily created) API state. */
 import { randomUUID } from 'node:crypto';
 import { ApiServer, type ApiHooks } from '../api/apiserver';
-import { crdResourceDefs } from '../api/crd';
+import { crdResourceDefs, crdServed } from '../api/crd';
 import { bootstrapRbacObjects, NOACCESS_USER, READONLY_USER, type UserInfo } from '../api/rbac';
 import { BUILTIN_GROUP_ORDER, BUILTIN_RESOURCES, groupVersion, type ResourceDef } from '../api/resources';
 import { obj, str, type JsonObject } from '../model/json';
@@ -10,6 +10,7 @@ import { ClusterControllers } from './controllers';
 import { defaultNodes, flavourConfigMap, flavourVersion, hex, nodeObject, randomRegion, type Flavour, type NodeSpec } from './flavours';
 import { Kubelet } from './kubelet';
 import { ServiceAccountTokens } from './service-account-tokens';
+import { WorkloadControllers, type WorkloadOptions } from './workloads';
 
 export type UserKind = 'admin' | 'readonly' | 'noaccess' | 'eks-exec';
 export type HealthEndpoint = 'readyz' | 'livez' | 'healthz';
@@ -21,6 +22,8 @@ export interface ClusterSpec {
   version?: string;
   nodes?: NodeSpec[];
   region?: string;
+  /** Workload status controllers of this cluster (default: the emulator's `workloads` option). */
+  workloads?: WorkloadOptions;
 }
 
 export interface ErrorRule {
@@ -68,6 +71,7 @@ export interface ClusterOptions {
   watchHistory: number;
   namespaceDeletionDelayMs: number;
   bookmarkIntervalMs: number;
+  workloads?: WorkloadOptions;
 }
 
 export class VirtualCluster implements ApiHooks {
@@ -84,6 +88,8 @@ export class VirtualCluster implements ApiHooks {
   private adminCert?: { certPem: string; keyPem: string };
   private readonly saTokens: ServiceAccountTokens;
   private readonly controllers: ClusterControllers;
+  /** Status controllers of Deployments, StatefulSets, DaemonSets and Jobs. */
+  readonly workloads: WorkloadControllers;
   /** Pod status, container logs, attach and port targets (the streaming subresources use it). */
   readonly kubelet: Kubelet;
 
@@ -130,6 +136,7 @@ export class VirtualCluster implements ApiHooks {
       namespaceDeletionDelayMs: options.namespaceDeletionDelayMs,
       serviceAccountTokens: this.saTokens,
     });
+    this.workloads = new WorkloadControllers({ existingApi: () => this.apiState, def: (group, resource) => this.def(group, resource) }, { ...options.workloads, ...spec.workloads });
     this.kubelet = new Kubelet({
       existingApi: () => this.apiState,
       podDef: () => this.def('', 'pods'),
@@ -236,10 +243,12 @@ export class VirtualCluster implements ApiHooks {
   afterWrite(def: ResourceDef, type: 'ADDED' | 'MODIFIED' | 'DELETED', o: JsonObject): void {
     if (def.group === 'apiextensions.k8s.io' && def.resource === 'customresourcedefinitions') {
       const name = str(obj(o.metadata)?.name) ?? '';
-      if (type === 'DELETED') this.crdDefs.delete(name);
-      else this.crdDefs.set(name, crdResourceDefs(o));
+      // served once its names are accepted (the CRD handler and discovery skip it before)
+      if (type !== 'DELETED' && crdServed(o)) this.crdDefs.set(name, crdResourceDefs(o));
+      else this.crdDefs.delete(name);
     }
     this.controllers.afterWrite(def, type, o);
+    this.workloads.afterWrite(def, type, o);
     this.kubelet.afterWrite(def, type, o);
   }
 
@@ -306,6 +315,7 @@ export class VirtualCluster implements ApiHooks {
 
   stopTimers(): void {
     this.controllers.stop();
+    this.workloads.stop();
     this.kubelet.stop();
   }
 }

@@ -73,15 +73,19 @@ function atomic(s: Schema): boolean {
  * maps and lists are members themselves (FieldsV1 "."), as the real server records for
  * Update operations; in `apply` mode only leaves, map entries and list items are.
  */
-export function toFieldSet(obj: JsonObject, schema: Schema, mode: SetMode): FieldSet {
+/**
+ * The fields an object sets. `status` counts only for writes to the status subresource (`withStatus`):
+ * writes to the main resource never own it (kube-apiserver resets those fields).
+ */
+export function toFieldSet(obj: JsonObject, schema: Schema, mode: SetMode, withStatus = false): FieldSet {
   const out: FieldSet = new Set();
-  walkStruct(obj, schema, [], out, mode, true);
+  walkStruct(obj, schema, [], out, mode, true, withStatus);
   return out;
 }
 
-function walkStruct(obj: JsonObject, schema: Schema, path: string[], out: FieldSet, mode: SetMode, top = false): void {
+function walkStruct(obj: JsonObject, schema: Schema, path: string[], out: FieldSet, mode: SetMode, top = false, withStatus = false): void {
   for (const [key, val] of Object.entries(obj)) {
-    if (top && SYSTEM_TOP.has(key)) continue;
+    if (top && SYSTEM_TOP.has(key) && !(withStatus && key === 'status')) continue;
     if (top && key === 'metadata' && isObject(val)) {
       const metaSchema = childSchema(schema, 'metadata');
       for (const [mk, mv] of Object.entries(val)) {

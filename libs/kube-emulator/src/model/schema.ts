@@ -230,6 +230,55 @@ export function kindSchema(body: Record<string, Schema>): StructSchema {
 
 const anyStatus = any;
 
+// workload status, as the controllers write it (conditions merge by type, except a Job's)
+const condition = (probe: 'lastUpdateTime' | 'lastProbeTime'): StructSchema =>
+  struct({ type: string, status: string, [probe]: string, lastTransitionTime: string, reason: string, message: string });
+const conditions = mapList(condition('lastUpdateTime'), ['type'], 'type');
+const deploymentStatus = req(
+  struct({ observedGeneration: int, replicas: int, updatedReplicas: int, readyReplicas: int, availableReplicas: int, unavailableReplicas: int, conditions, collisionCount: int }),
+);
+const statefulSetStatus = req(
+  struct({
+    observedGeneration: int,
+    replicas: int,
+    readyReplicas: int,
+    currentReplicas: int,
+    updatedReplicas: int,
+    currentRevision: string,
+    updateRevision: string,
+    collisionCount: int,
+    conditions,
+    availableReplicas: int,
+  }),
+);
+const daemonSetStatus = req(
+  struct({
+    currentNumberScheduled: int,
+    numberMisscheduled: int,
+    desiredNumberScheduled: int,
+    numberReady: int,
+    observedGeneration: int,
+    updatedNumberScheduled: int,
+    numberAvailable: int,
+    numberUnavailable: int,
+    collisionCount: int,
+    conditions,
+  }),
+);
+const jobStatus = req(
+  struct({
+    conditions: atomicList(condition('lastProbeTime')),
+    startTime: string,
+    completionTime: string,
+    active: int,
+    succeeded: int,
+    failed: int,
+    completedIndexes: string,
+    uncountedTerminatedPods: struct({ succeeded: setList(), failed: setList() }),
+    ready: int,
+  }),
+);
+
 export const BUILTIN_SCHEMAS: Record<string, StructSchema> = {
   'v1/Namespace': kindSchema({ spec: struct({ finalizers: atomicList() }), status: anyStatus }),
   'v1/ConfigMap': kindSchema({ data: map(), binaryData: map(), immutable: bool }),
@@ -296,7 +345,7 @@ export const BUILTIN_SCHEMAS: Record<string, StructSchema> = {
         progressDeadlineSeconds: int,
       }),
     ),
-    status: anyStatus,
+    status: deploymentStatus,
   }),
   'apps/v1/StatefulSet': kindSchema({
     spec: req(
@@ -314,7 +363,7 @@ export const BUILTIN_SCHEMAS: Record<string, StructSchema> = {
         ordinals: struct({ start: int }),
       }),
     ),
-    status: anyStatus,
+    status: statefulSetStatus,
   }),
   'apps/v1/DaemonSet': kindSchema({
     spec: req(
@@ -326,7 +375,7 @@ export const BUILTIN_SCHEMAS: Record<string, StructSchema> = {
         revisionHistoryLimit: int,
       }),
     ),
-    status: anyStatus,
+    status: daemonSetStatus,
   }),
   'batch/v1/Job': kindSchema({
     spec: req(
@@ -349,7 +398,7 @@ export const BUILTIN_SCHEMAS: Record<string, StructSchema> = {
         managedBy: string,
       }),
     ),
-    status: anyStatus,
+    status: jobStatus,
   }),
   'networking.k8s.io/v1/Ingress': kindSchema({
     spec: struct({ ingressClassName: string, defaultBackend: any, tls: atomicList(any), rules: atomicList(any) }),

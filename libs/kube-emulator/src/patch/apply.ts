@@ -77,6 +77,7 @@ export interface ManagerSet {
   manager: string;
   operation: string;
   apiVersion: string;
+  subresource?: string;
   set: FieldSet;
 }
 
@@ -97,8 +98,10 @@ export function findConflicts(config: JsonObject, live: JsonObject, configSet: F
   return out;
 }
 
+/** How kube-apiserver names a manager in conflicts (printManager): subresource, and the API version of an Update. */
 function managerLabel(m: ManagerSet): string {
-  return m.operation === 'Apply' ? JSON.stringify(m.manager) : `${JSON.stringify(m.manager)} using ${m.apiVersion}`;
+  const name = m.subresource ? `${JSON.stringify(m.manager)} with subresource ${JSON.stringify(m.subresource)}` : JSON.stringify(m.manager);
+  return m.operation === 'Update' ? `${name} using ${m.apiVersion}` : name;
 }
 
 export function conflictMessage(conflicts: ApplyConflict[]): string {

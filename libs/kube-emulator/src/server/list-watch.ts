@@ -135,10 +135,13 @@ export function watch(c: VirtualCluster, req: IncomingMessage, res: ServerRespon
   };
   const queue: StoreEvent[] = [];
   let pending = true;
+  // the watch cache's rule: an object entering the selection is ADDED, one leaving it DELETED (its previous state at the event's revision)
   const deliver = (ev: StoreEvent): void => {
     lastRv = Math.max(lastRv, ev.rv);
-    if (!matches(ev.object)) return;
-    write(ev.type, ev.object);
+    const now = ev.type !== 'DELETED' && matches(ev.object);
+    const before = ev.prev !== undefined && matches(ev.prev);
+    if (now) write(before ? 'MODIFIED' : 'ADDED', ev.object);
+    else if (before && ev.prev) write('DELETED', ev.type === 'DELETED' ? ev.object : { ...ev.prev, metadata: { ...(obj(ev.prev.metadata) ?? {}), resourceVersion: String(ev.rv) } });
   };
   let startRv: number;
   if (!rvParam || rvParam === '0') {
@@ -165,7 +168,8 @@ export function watch(c: VirtualCluster, req: IncomingMessage, res: ServerRespon
   const bookmark = (): void => {
     if (res.writableEnded) return;
     const rv = Math.max(lastRv, startRv);
-    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: groupVersion(def.group, def.version), metadata: { resourceVersion: String(rv), creationTimestamp: null } } })}\n`);
+    const typeMeta = as === 'PartialObjectMetadata' ? { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1' } : { kind: def.kind, apiVersion: groupVersion(def.group, def.version) };
+    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { ...typeMeta, metadata: { resourceVersion: String(rv), creationTimestamp: null } } })}\n`);
   };
   if (bookmarks) {
     timers.push(setInterval(bookmark, c.options.bookmarkIntervalMs));

@@ -9,7 +9,7 @@ import type { WriteOptions } from '../api/apiserver';
 import { ApiError, badRequest } from '../api/errors';
 import type { UserInfo } from '../api/rbac';
 import { checkEscalation, isRbacPolicyResource } from '../api/rbac-escalation';
-import { groupVersion, isVirtualResource } from '../api/resources';
+import { BUILTIN_GROUP_ORDER, groupVersion, isVirtualResource, type ResourceDef } from '../api/resources';
 import { partialMetadata, toTable } from '../api/tables';
 import { obj, str, type JsonObject } from '../model/json';
 import { list, select, watch } from './list-watch';
@@ -40,12 +40,27 @@ function writeOptions(req: IncomingMessage, q: URLSearchParams, admit?: WriteOpt
   };
 }
 
+/**
+ * A cluster-scoped resource asked for under a namespace, or a namespaced one by name without it:
+ * no route on the real server (the CRD handler passes such requests on to the not-found handler).
+ */
+function scopeMismatch(def: ResourceDef, info: RequestInfo): boolean {
+  if (!def.namespaced) return !!info.namespace && !(def.group === '' && def.resource === 'namespaces');
+  return !info.namespace && info.verb !== 'list' && info.verb !== 'watch' && !!def.custom;
+}
+
 /** `watchClosers` receives the closer of a watch this request opens. */
 export async function serveResource(c: VirtualCluster, req: IncomingMessage, res: ServerResponse, info: RequestInfo, q: URLSearchParams, user: UserInfo, watchClosers: Set<() => void>): Promise<void> {
   const def = c.resolve(info.group, info.version ?? '', info.resource ?? '');
   if (!def) {
-    const gvExists = c.groups().some((g) => g.group === info.group && g.versions.includes(info.version ?? ''));
-    if (!gvExists) return sendPageNotFound(res);
+    // A built-in group-version answers a Status (go-restful's 404); anything else, custom resources
+    // of a CRD not (yet) established included, reaches kube-apiserver's plain-text not-found handler.
+    const builtinGv = BUILTIN_GROUP_ORDER.some((g) => g.group === info.group && g.versions.includes(info.version ?? ''));
+    if (!builtinGv) return sendPageNotFound(res);
+    throw resourceNotFound();
+  }
+  if (scopeMismatch(def, info)) {
+    if (def.custom) return sendPageNotFound(res);
     throw resourceNotFound();
   }
   const api = c.api();

@@ -80,6 +80,43 @@ describe('Authorizer: fleet roles on Flotilla\'s own API', () => {
   });
 });
 
+describe('Authorizer: federation (issue 15)', () => {
+  const { authorizer, carolToken } = setup();
+  const FD = { group: 'types.kubefed.io', resource: 'federateddeployments' };
+  const can = (p: Principal, verb: string, a: Partial<{ group: string; resource: string; subresource: string; name: string }> = {}) =>
+    authorizer.fleet(p, { verb, ...FD, ...a }).allowed;
+
+  it('any member role reads federated objects, their events and host namespaces; no role reads nothing', () => {
+    const carol = user('carol', [], carolToken.name);
+    for (const verb of ['get', 'list', 'watch']) expect(can(carol, verb)).toBe(true);
+    expect(can(carol, 'get', { name: 'web', subresource: 'events' })).toBe(true);
+    expect(can(carol, 'list', { group: '', resource: 'namespaces' })).toBe(true);
+    expect(can(carol, 'get', { group: 'scheduling.kubefed.io', resource: 'replicaschedulingpreferences', name: 'web' })).toBe(true);
+    expect(can(user('dave'), 'list')).toBe(false);
+    expect(can(user('dave'), 'list', { group: '', resource: 'namespaces' })).toBe(false);
+    expect(can(user('vera'), 'list')).toBe(true);
+  });
+
+  it('writes need cluster-editor or cluster-admin somewhere (the route then checks every placed cluster)', () => {
+    const bob = user('bob');
+    for (const verb of ['create', 'update', 'patch', 'delete']) expect(can(bob, verb, { name: 'web' })).toBe(true);
+    expect(can(bob, 'create', { group: '', resource: 'namespaces' })).toBe(true);
+    expect(can(bob, 'create', { group: 'types.flotilla.io', resource: 'federatedobjects' })).toBe(true);
+    expect(can(bob, 'deletecollection')).toBe(false);
+    expect(can(bob, 'update', { name: 'web', subresource: 'status' })).toBe(false);
+    expect(can(user('carol', [], carolToken.name), 'create')).toBe(false);
+    expect(can(user('vera'), 'create')).toBe(false);
+    expect(can(user('alice'), 'delete', { group: '', resource: 'namespaces', name: 'x' })).toBe(true);
+  });
+
+  it('a member role on a cluster reads its orphans, not another cluster\'s', () => {
+    const orphans = (p: Principal, name: string) => authorizer.fleet(p, { verb: 'get', group: 'cluster.kubesphere.io', resource: 'clusters', subresource: 'orphans', name }).allowed;
+    expect(orphans(user('carol', [], carolToken.name), 'prod-us')).toBe(true);
+    expect(orphans(user('carol', [], carolToken.name), 'prod-eu')).toBe(false);
+    expect(orphans(user('vera'), 'prod-eu')).toBe(true);
+  });
+});
+
 describe('Authorizer: member roles', () => {
   it('takes the strongest role over names, selectors, groups and tokens', () => {
     const { authorizer, carolToken } = setup();

@@ -27,6 +27,12 @@ export interface FleetAttributes {
 const ADMIN_GROUP = 'admin.flotilla.io';
 const AUTHORIZATION_GROUP = 'authorization.k8s.io';
 const SELF_REVIEWS = new Set(['selfsubjectaccessreviews', 'selfsubjectrulesreviews']);
+/** Federation's groups (issue 15): kubefed's types and scheduling, Flotilla's generic federated objects. */
+const FEDERATION_GROUPS: ReadonlySet<string> = new Set(['types.kubefed.io', 'types.flotilla.io', 'scheduling.kubefed.io']);
+const FEDERATION_WRITES: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete']);
+/** Member roles that may write federated objects (on every cluster their placement selects). */
+const WRITER_RANK = MEMBER_ROLES.indexOf(MemberRole.editor);
+const isFederation = (a: FleetAttributes) => FEDERATION_GROUPS.has(a.group) || (a.group === '' && a.resource === 'namespaces');
 /** Past this many cached (principal, cluster) decisions the cache starts afresh: memory stays bounded whoever calls. */
 const MAX_CACHED = 200_000;
 const NONE = 'none' as const;
@@ -55,6 +61,10 @@ function principalKey(p: Principal): string {
  *   mints a token for themselves only.
  * Member roles (ClusterAccessBindings) govern access to members through the proxy; fleet-admin is
  * cluster-admin on every cluster, fleet-viewer has no member access.
+ * Federation (federated kinds, ReplicaSchedulingPreferences, host namespaces): anyone holding a
+ * member role may read them; anyone holding cluster-editor or cluster-admin somewhere may ask to
+ * write them, and the federation routes then require that role on EVERY cluster the object's
+ * placement selects (FederationWriteGuard). A member role on a cluster also reads its orphans.
  *
  * Member decisions are cached per (principal, cluster) and the whole cache is dropped on any change
  * of users, tokens, bindings (the mirror) or cluster labels, so a revoked binding or a relabelled
@@ -98,6 +108,16 @@ export class Authorizer {
     if (a.group === FLOTILLA_IAM_GROUP && a.resource === 'tokens' && !a.subresource && read) {
       if (a.name === undefined) return allow('anyone may list their own tokens (the list shows only theirs)');
       if (this.mirror.token(a.name)?.user === p.user) return allow('the token is the caller\'s own');
+    }
+    if (isFederation(a)) {
+      const rules = this.mirror.accessRules(subjectKeysOf(p));
+      if (read && rules.length > 0) return allow('a holder of a member role reads federated objects and host namespaces');
+      if (FEDERATION_WRITES.has(a.verb) && !a.subresource && rules.some((r) => r.rank <= WRITER_RANK)) {
+        return allow(`${MemberRole.editor} or ${MemberRole.admin} on some cluster may write federated objects (each write then needs it on every cluster its placement selects)`);
+      }
+    }
+    if (read && a.group === 'cluster.kubesphere.io' && a.resource === 'clusters' && a.subresource === 'orphans' && a.name && this.memberRole(p, a.name)) {
+      return allow(`a member role on cluster ${a.name} reads its orphans`);
     }
     if (a.verb === 'create' && a.group === 'cluster.kubesphere.io' && a.resource === 'clusters' && a.subresource === 'kubeconfig' && a.name) {
       const role = this.memberRole(p, a.name);

@@ -6,8 +6,10 @@ import { resourceList } from '../resources/resource-routes';
 /**
  * Discovery of Flotilla's own API, as kube-apiserver answers it (`/api`, `/apis`, `/apis/<group>`,
  * `/apis/<group>/<version>`), so a real kubectl (`kubectl --context flotilla get clusters`,
- * `auth can-i`, `api-resources`) can find Flotilla's resources. The IAM group-versions' resource
- * lists come from their kind descriptors (served by ResourceRoutes); the others are listed here.
+ * `auth can-i`, `api-resources`, `get federateddeployments -n x`) can find Flotilla's resources.
+ * The group-versions of the generic layer's kinds (IAM, federation, the core group's namespaces)
+ * come from their kind descriptors (their resource lists are served by ResourceRoutes); the others
+ * are listed here.
  * Aggregated discovery, OpenAPI v2/v3 and server-side Tables are issue 16.
  */
 interface GroupVersionResources {
@@ -26,6 +28,7 @@ const FIXED: GroupVersionResources[] = [
       { name: 'clusters', singularName: 'cluster', namespaced: false, kind: 'Cluster', verbs: ALL_VERBS },
       { name: 'clusters/kubeconfig', singularName: '', namespaced: false, kind: 'Cluster', verbs: ['create', 'get', 'update'] },
       { name: 'clusters/proxy', singularName: '', namespaced: false, kind: 'Cluster', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
+      { name: 'clusters/orphans', singularName: '', namespaced: false, kind: 'OrphanList', verbs: ['get'] },
     ],
   },
   {
@@ -43,6 +46,8 @@ const FIXED: GroupVersionResources[] = [
 function groupVersions(kinds: readonly ResourceKind[]): GroupVersionResources[] {
   const byGroup = new Map<string, GroupVersionResources>();
   for (const k of kinds) {
+    // The core group is /api/<version>, not a member of /apis.
+    if (k.group === '') continue;
     const key = `${k.group}/${k.version}`;
     if (!byGroup.has(key)) byGroup.set(key, { group: k.group, version: k.version, resources: resourceList(kinds.filter((x) => x.group === k.group && x.version === k.version)).resources });
   }
@@ -59,8 +64,9 @@ const send = (res: Response, body: unknown) => res.type('application/json').send
 /** Mounts the discovery routes (GET only; authorised as non-resource paths every authenticated caller may read). */
 export function installDiscovery(http: Pick<Express, 'get'>, kinds: readonly ResourceKind[]): void {
   const all = groupVersions(kinds);
-  // The core group: Flotilla serves no core resources, so no version (kubectl then skips /api/v1).
-  http.get('/api', (_req: Request, res: Response) => send(res, { kind: 'APIVersions', versions: [], serverAddressByClientCIDRs: [] }));
+  // The core group: the versions of core kinds served (host namespaces: v1); none, and kubectl skips /api/v1.
+  const coreVersions = [...new Set(kinds.filter((k) => k.group === '').map((k) => k.version))];
+  http.get('/api', (_req: Request, res: Response) => send(res, { kind: 'APIVersions', versions: coreVersions, serverAddressByClientCIDRs: [] }));
   http.get('/apis', (_req: Request, res: Response) => send(res, { kind: 'APIGroupList', apiVersion: 'v1', groups: all.map(apiGroup) }));
   for (const g of all) {
     http.get(`/apis/${g.group}`, (_req: Request, res: Response) => send(res, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g) }));

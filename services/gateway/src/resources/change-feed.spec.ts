@@ -37,6 +37,9 @@ class MemoryStore implements ObjectStore {
     if (!found) throw new FlotillaError(ErrorReason.NotFound, 'not found');
     return found;
   }
+  async unseal(resource: string, name: string): Promise<StoredObject> {
+    return this.get(resource, name);
+  }
   async list(resource: string, options: { limit?: number; continue?: string } = {}): Promise<ObjectListPage> {
     const all = [...this.objects.values()].filter((o) => o.resource === resource).sort((a, b) => a.name.localeCompare(b.name));
     const start = Number(options.continue ?? 0);

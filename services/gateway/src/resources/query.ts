@@ -16,8 +16,8 @@ export interface ListQuery {
 
 /** The most the object store returns in one page. */
 const MAX_LIMIT = 1000;
-/** Fields a field selector may name on these kinds (as for most cluster-scoped Kubernetes kinds). */
-const SELECTABLE_FIELDS = ['metadata.name'];
+/** Fields a field selector may name on these kinds (as for most Kubernetes kinds). */
+const SELECTABLE_FIELDS = ['metadata.name', 'metadata.namespace'];
 
 export function badQuery(field: string, message: string): FlotillaError {
   return new FlotillaError(ErrorReason.BadRequest, `${field}: ${message}`, { causes: [{ reason: 'FieldValueInvalid', field, message }] });
@@ -43,7 +43,7 @@ export function filterBySelectors(selectors: Selectors, obj: Json): boolean {
   const meta = isObject(obj.metadata) ? obj.metadata : {};
   const labels = isObject(meta.labels) ? (meta.labels as Record<string, string>) : undefined;
   if (!matchesLabels(selectors.labels, labels)) return false;
-  return selectors.fields.every((f) => (meta.name === f.value) === (f.operator === 'In'));
+  return selectors.fields.every((f) => ((f.field === 'metadata.namespace' ? (meta.namespace ?? '') : meta.name) === f.value) === (f.operator === 'In'));
 }
 
 /** `limit` passed to the store, capped at its page maximum (the client follows `continue` for the rest). */

@@ -1,14 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OBJECT_STORE, ObjectStore, StoredObject } from '@flotilla/clients';
-import { ErrorReason, FlotillaError, PatchType, applyJsonPatch, applyMergePatch, patchTypeFromContentType } from '@flotilla/domain';
+import { ErrorReason, FlotillaError, PatchType, Principal, applyJsonPatch, applyMergePatch, patchTypeFromContentType } from '@flotilla/domain';
 import { parseJsonBounded } from '@flotilla/parsing';
 import { CHANGE_FEED, ChangeFeed } from './change-feed';
 import { ListQuery, filterBySelectors, listLimit, parseSelectors } from './query';
-import { KindContext, ResourceKind, apiVersionOf } from './resource-kind';
+import { asApiError, isNotFound, namespaceNotFound, preconditionFailed } from './resource-errors';
+import { KindContext, ResourceKind, WriteContext, apiVersionOf } from './resource-kind';
 import { Json, isObject, serverMetadata } from './validation';
 
 export interface WriteOptions {
   dryRun: boolean;
+  /** The request's namespace (namespaced kinds); '' or absent for cluster-scoped ones. */
+  namespace?: string;
+  principal?: Principal;
+}
+
+export interface DeletePreconditions {
+  uid?: string;
+  resourceVersion?: string;
 }
 
 export interface DeleteStatus {
@@ -21,40 +30,28 @@ export interface DeleteStatus {
 
 /** Attempts of a read-modify-write whose client set no resourceVersion (another writer may win in between). */
 const UPDATE_ATTEMPTS = 5;
+/** Where the host's namespaces are stored (core Namespace). */
+export const NAMESPACES_STORE_KEY = 'namespaces.core';
 
 const metaOf = (obj: Json): Json => (isObject(obj.metadata) ? obj.metadata : {});
+const finalizersOf = (obj: Json): string[] => (Array.isArray(metaOf(obj).finalizers) ? (metaOf(obj).finalizers as unknown[]).filter((f): f is string => typeof f === 'string') : []);
+/** metav1.Time: RFC 3339 in UTC, whole seconds. */
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** The stored object with its name and resourceVersion as the store holds them. */
+/** The stored object with its name, namespace and resourceVersion as the store holds them. */
 export function objectOf(stored: StoredObject): Json {
-  return { ...stored.object, metadata: { ...metaOf(stored.object), name: stored.name, resourceVersion: stored.resourceVersion } };
-}
-
-/** The API server's messages for store errors, naming the resource and object. */
-function asApiError(kind: ResourceKind, name: string, error: unknown): unknown {
-  if (!(error instanceof FlotillaError)) return error;
-  const details = { name, group: kind.group, kind: kind.plural };
-  const what = `${kind.plural}.${kind.group} "${name}"`;
-  switch (error.reason) {
-    case ErrorReason.NotFound:
-      return new FlotillaError(ErrorReason.NotFound, `${what} not found`, details);
-    case ErrorReason.AlreadyExists:
-      return new FlotillaError(ErrorReason.AlreadyExists, `${what} already exists`, details);
-    case ErrorReason.Conflict:
-      return new FlotillaError(
-        ErrorReason.Conflict,
-        `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`,
-        details,
-      );
-    default:
-      return error;
-  }
+  return {
+    ...stored.object,
+    metadata: { ...metaOf(stored.object), name: stored.name, ...(stored.namespace ? { namespace: stored.namespace } : {}), resourceVersion: stored.resourceVersion },
+  };
 }
 
 /**
  * The generic REST layer's logic: Kubernetes conventions (list, get, create, replace, patch,
- * delete, dry run, optimistic concurrency) over the registry's object store, with each kind's rules
- * from its descriptor. After a write it waits until this replica's change feed has the write, so the
- * replica's in-memory state (the IAM mirror) reflects it when the client gets its answer.
+ * delete with finalizers, dry run, optimistic concurrency, namespaces) over the registry's object
+ * store, with each kind's rules from its descriptor. After a write it waits until this replica's
+ * change feed has the write, so the replica's in-memory state (the IAM mirror) reflects it when
+ * the client gets its answer.
  */
 @Injectable()
 export class ResourceApiService {
@@ -67,7 +64,8 @@ export class ResourceApiService {
     this.ctx = { store };
   }
 
-  async list(kind: ResourceKind, q: ListQuery): Promise<Json> {
+  /** One namespace's objects, or every namespace's (namespace ''). */
+  async list(kind: ResourceKind, q: ListQuery, namespace = ''): Promise<Json> {
     const selectors = parseSelectors(q);
     const limit = listLimit(q.limit);
     if (kind.builtIns) {
@@ -75,7 +73,7 @@ export class ResourceApiService {
       return { apiVersion: apiVersionOf(kind), kind: kind.listKind, metadata: { resourceVersion: '0' }, items };
     }
     // Filtering happens after the store's page, so a page may hold fewer than `limit` items (the API server may do the same).
-    const page = await this.store.list(kind.storeKey, { limit, continue: q.continue || undefined });
+    const page = await this.store.list(kind.storeKey, { limit, continue: q.continue || undefined, ...(namespace ? { namespace } : {}) });
     const items = page.items.map(objectOf).filter((o) => filterBySelectors(selectors, o)).map((o) => kind.toApi(o));
     return {
       apiVersion: apiVersionOf(kind),
@@ -85,25 +83,27 @@ export class ResourceApiService {
     };
   }
 
-  async get(kind: ResourceKind, name: string): Promise<Json> {
-    return kind.toApi(await this.getStored(kind, name));
+  async get(kind: ResourceKind, name: string, namespace = ''): Promise<Json> {
+    return kind.toApi(await this.getStored(kind, name, namespace));
   }
 
   async create(kind: ResourceKind, body: unknown, options: WriteOptions): Promise<Json> {
     this.writable(kind);
-    const validated = kind.validate(body);
+    const namespace = options.namespace ?? '';
+    if (kind.namespaced) await this.requireNamespace(namespace);
+    const validated = kind.validate(body, undefined, { namespace });
     const prepared = kind.prepareCreate?.(validated) ?? { object: validated };
-    const object: Json = { ...prepared.object, apiVersion: apiVersionOf(kind), kind: kind.kind };
+    let object: Json = { ...prepared.object, apiVersion: apiVersionOf(kind), kind: kind.kind };
     const name = String(metaOf(object).name ?? '');
-    await kind.admit?.(object, undefined, this.ctx);
+    object = (await kind.admit?.(object, undefined, this.writeContext('create', options))) ?? object;
     if (options.dryRun) {
       // As the API server: a dry run reports what the write would, including a taken name; no secret is shown.
-      if (await this.exists(kind, name)) throw asApiError(kind, name, new FlotillaError(ErrorReason.AlreadyExists, 'exists'));
+      if (await this.exists(kind, name, namespace)) throw asApiError(kind, name, new FlotillaError(ErrorReason.AlreadyExists, 'exists'));
       return kind.toApi(object);
     }
     let stored: StoredObject;
     try {
-      stored = await this.store.create(kind.storeKey, object);
+      stored = await this.store.create(kind.storeKey, object, namespace || undefined);
     } catch (error) {
       throw asApiError(kind, name, error);
     }
@@ -121,7 +121,7 @@ export class ResourceApiService {
       });
     }
     const withName = isObject(body) ? { ...body, metadata: { ...sent, name } } : body;
-    return this.update(kind, name, () => withName, options);
+    return this.update(kind, name, () => withName, options, 'update');
   }
 
   async patch(kind: ResourceKind, name: string, contentType: string | undefined, patchText: string, options: WriteOptions): Promise<Json> {
@@ -129,27 +129,60 @@ export class ResourceApiService {
     const type = patchTypeFromContentType(contentType, [PatchType.Merge, PatchType.Json]);
     const patch = parseJsonBounded(patchText, 'the patch');
     // The patch applies to the object as the client sees it (hidden fields stay out of its reach).
-    return this.update(kind, name, (current) => (type === PatchType.Merge ? applyMergePatch(current, patch) : applyJsonPatch(current, patch)), options);
+    return this.update(kind, name, (current) => (type === PatchType.Merge ? applyMergePatch(current, patch) : applyJsonPatch(current, patch)), options, 'patch');
   }
 
-  async delete(kind: ResourceKind, name: string, options: WriteOptions & { preconditions?: { uid?: string; resourceVersion?: string } }): Promise<DeleteStatus> {
+  /**
+   * Deletes: a Success Status; or, for an object of a finalizers kind that still has finalizers,
+   * marks it with metadata.deletionTimestamp and answers the object (whoever owns the finalizers
+   * deletes it when done), as kube-apiserver.
+   */
+  async delete(kind: ResourceKind, name: string, options: WriteOptions & { preconditions?: DeletePreconditions }): Promise<DeleteStatus | Json> {
     this.writable(kind);
-    if (options.dryRun) {
-      const current = await this.getStored(kind, name);
-      return this.deleted(kind, name, metaOf(current).uid);
+    const namespace = options.namespace ?? '';
+    let current: Json;
+    try {
+      current = await this.getStored(kind, name, namespace);
+    } catch (error) {
+      // A retry after a cascade that failed half-way finishes the job (the object is already gone).
+      if (isNotFound(error) && !options.dryRun) await kind.cascadeDelete?.(name, this.ctx);
+      throw error;
     }
+    this.checkPreconditions(kind, name, current, options.preconditions);
+    await kind.admitDelete?.(current, this.writeContext('delete', options));
+    if (kind.finalizers && finalizersOf(current).length > 0) return this.markDeleted(kind, name, current, options);
+    if (options.dryRun) return this.deleted(kind, name, metaOf(current).uid);
     // The cascade runs before (so a failed cascade leaves the object, and a retry redoes it), and
-    // again after (a dependent created in between); on NotFound too, so a retry finishes the job.
+    // again after (a dependent created in between).
     await kind.cascadeDelete?.(name, this.ctx);
     let last: StoredObject;
     try {
-      last = await this.store.delete(kind.storeKey, name, undefined, options.preconditions);
+      last = await this.store.delete(kind.storeKey, name, namespace || undefined, options.preconditions);
     } catch (error) {
       throw asApiError(kind, name, error);
     }
     await kind.cascadeDelete?.(name, this.ctx);
     await this.feed.caughtUp(last.resourceVersion);
     return this.deleted(kind, name, metaOf(last.object).uid);
+  }
+
+  private async markDeleted(kind: ResourceKind, name: string, current: Json, options: WriteOptions & { preconditions?: DeletePreconditions }): Promise<Json> {
+    const namespace = options.namespace ?? '';
+    for (let attempt = 1, old = current; ; attempt++) {
+      if (metaOf(old).deletionTimestamp !== undefined) return kind.toApi(old);
+      const marked: Json = { ...old, metadata: { ...metaOf(old), deletionTimestamp: now() } };
+      if (options.dryRun) return kind.toApi(marked);
+      try {
+        const stored = await this.store.update(kind.storeKey, marked, namespace || undefined);
+        await this.feed.caughtUp(stored.resourceVersion);
+        return kind.toApi(objectOf(stored));
+      } catch (error) {
+        const lostRace = error instanceof FlotillaError && error.reason === ErrorReason.Conflict && !options.preconditions?.resourceVersion;
+        if (!lostRace || attempt >= UPDATE_ATTEMPTS) throw asApiError(kind, name, error);
+        old = await this.getStored(kind, name, namespace);
+        this.checkPreconditions(kind, name, old, options.preconditions);
+      }
+    }
   }
 
   private deleted(kind: ResourceKind, name: string, uid: unknown): DeleteStatus {
@@ -161,25 +194,28 @@ export class ResourceApiService {
    * carries the resourceVersion it was given (the client asked for none of its own), a lost race
    * is retried, as the API server does; a stale resourceVersion the client sent is a 409.
    */
-  private async update(kind: ResourceKind, name: string, change: (current: Json) => unknown, options: WriteOptions): Promise<Json> {
+  private async update(kind: ResourceKind, name: string, change: (current: Json) => unknown, options: WriteOptions, verb: 'update' | 'patch'): Promise<Json> {
+    const namespace = options.namespace ?? '';
     for (let attempt = 1; ; attempt++) {
-      const old = await this.getStored(kind, name);
+      const old = await this.getStored(kind, name, namespace);
       const oldVersion = String(metaOf(old).resourceVersion);
       const body = change(kind.toApi(old));
-      const validated = kind.validate(body, old);
+      const validated = kind.validate(body, old, { namespace });
       const asked = metaOf(validated).resourceVersion;
       const clientVersion = typeof asked === 'string' && asked !== '' && asked !== oldVersion ? asked : undefined;
       if (clientVersion !== undefined && options.dryRun) throw asApiError(kind, name, new FlotillaError(ErrorReason.Conflict, 'stale'));
-      const object: Json = {
+      let object: Json = {
         ...validated,
         apiVersion: apiVersionOf(kind),
         kind: kind.kind,
-        metadata: { ...metaOf(validated), ...serverMetadata(old), name, resourceVersion: clientVersion ?? oldVersion },
+        metadata: { ...metaOf(validated), ...serverMetadata(old), name, ...(namespace ? { namespace } : {}), resourceVersion: clientVersion ?? oldVersion },
       };
-      await kind.admit?.(object, old, this.ctx);
+      object = (await kind.admit?.(object, old, this.writeContext(verb, options))) ?? object;
+      const finishing = this.checkFinalizers(kind, name, object, old);
       if (options.dryRun) return kind.toApi(object);
       try {
-        const stored = await this.store.update(kind.storeKey, object);
+        const stored = await this.store.update(kind.storeKey, object, namespace || undefined);
+        if (finishing) return await this.finishDeletion(kind, name, stored);
         await this.feed.caughtUp(stored.resourceVersion);
         return kind.toApi(objectOf(stored));
       } catch (error) {
@@ -189,25 +225,76 @@ export class ResourceApiService {
     }
   }
 
-  private async getStored(kind: ResourceKind, name: string): Promise<Json> {
+  /**
+   * Once an object is marked for deletion no finalizer may be added (Invalid); true when the update
+   * removes the last one, so the object is then deleted.
+   */
+  private checkFinalizers(kind: ResourceKind, name: string, object: Json, old: Json): boolean {
+    if (!kind.finalizers || metaOf(old).deletionTimestamp === undefined) return false;
+    const before = new Set(finalizersOf(old));
+    const added = finalizersOf(object).filter((f) => !before.has(f));
+    if (added.length > 0) {
+      throw new FlotillaError(ErrorReason.Invalid, `${kind.kind} "${name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ["${added.join('", "')}"]`, {
+        name,
+        kind: kind.kind,
+        causes: [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ["${added.join('", "')}"]` }],
+      });
+    }
+    return finalizersOf(object).length === 0;
+  }
+
+  /** The last finalizer is gone: delete the object (only this incarnation of it), and answer its last state. */
+  private async finishDeletion(kind: ResourceKind, name: string, stored: StoredObject): Promise<Json> {
+    const uid = metaOf(stored.object).uid;
+    try {
+      const last = await this.store.delete(kind.storeKey, name, stored.namespace || undefined, typeof uid === 'string' ? { uid } : undefined);
+      await this.feed.caughtUp(last.resourceVersion);
+    } catch (error) {
+      if (!isNotFound(error)) throw asApiError(kind, name, error);
+    }
+    return kind.toApi(objectOf(stored));
+  }
+
+  private checkPreconditions(kind: ResourceKind, name: string, current: Json, p: DeletePreconditions | undefined): void {
+    const meta = metaOf(current);
+    if (p?.uid && p.uid !== meta.uid) throw preconditionFailed(kind, name, 'UID', p.uid, meta.uid);
+    if (p?.resourceVersion && p.resourceVersion !== meta.resourceVersion) throw preconditionFailed(kind, name, 'ResourceVersion', p.resourceVersion, meta.resourceVersion);
+  }
+
+  private writeContext(verb: WriteContext['verb'], options: WriteOptions): WriteContext {
+    return { store: this.store, namespace: options.namespace ?? '', verb, dryRun: options.dryRun, ...(options.principal ? { principal: options.principal } : {}) };
+  }
+
+  /** kube's NamespaceLifecycle: no object is created in a namespace that does not exist. */
+  private async requireNamespace(namespace: string): Promise<void> {
+    if (namespace === '') throw new FlotillaError(ErrorReason.BadRequest, 'the namespace of the provided object is empty: create it at .../namespaces/<namespace>/...');
+    try {
+      await this.store.get(NAMESPACES_STORE_KEY, namespace);
+    } catch (error) {
+      if (isNotFound(error)) throw namespaceNotFound(namespace);
+      throw error;
+    }
+  }
+
+  private async getStored(kind: ResourceKind, name: string, namespace = ''): Promise<Json> {
     if (kind.builtIns) {
       const found = kind.builtIns.find((o) => metaOf(o).name === name);
       if (!found) throw asApiError(kind, name, new FlotillaError(ErrorReason.NotFound, 'not found'));
       return found;
     }
     try {
-      return objectOf(await this.store.get(kind.storeKey, name));
+      return objectOf(await this.store.get(kind.storeKey, name, namespace || undefined));
     } catch (error) {
       throw asApiError(kind, name, error);
     }
   }
 
-  private async exists(kind: ResourceKind, name: string): Promise<boolean> {
+  private async exists(kind: ResourceKind, name: string, namespace: string): Promise<boolean> {
     try {
-      await this.store.get(kind.storeKey, name);
+      await this.store.get(kind.storeKey, name, namespace || undefined);
       return true;
     } catch (error) {
-      if (error instanceof FlotillaError && error.reason === ErrorReason.NotFound) return false;
+      if (isNotFound(error)) return false;
       throw error;
     }
   }

@@ -3,11 +3,12 @@ import express, { NextFunction, Request, Response, Router } from 'express';
 import { OBJECT_STORE, ObjectStore } from '@flotilla/clients';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
 import { RUNTIME, ServiceRuntime, toKubeStatus } from '@flotilla/service-kit';
+import { principalOf } from '../auth/principal';
 import { decodeObjectBody, patchBodyText } from '../http/body';
 import { CHANGE_FEED, ChangeFeed } from './change-feed';
 import { ListQuery, isTrue, parseDryRun, single } from './query';
 import { ResourceApiService } from './resource-api.service';
-import { RESOURCE_KINDS, ResourceKind, basePathOf } from './resource-kind';
+import { RESOURCE_KINDS, ResourceKind, basePathOf, groupVersionPathOf, namespacedPathOf } from './resource-kind';
 import { ResourceWatch } from './resource-watch';
 
 /** What a request asks, in Kubernetes authorization terms. */
@@ -16,6 +17,7 @@ export interface ResourceAttributes {
   group: string;
   resource: string;
   name?: string;
+  namespace?: string;
 }
 
 /**
@@ -32,6 +34,8 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 
 const rawBody = (req: Request) => (Buffer.isBuffer(req.body) ? req.body : undefined);
 const query = (req: Request) => req.query as Record<string, unknown>;
+/** The namespace of the request ('' on cluster-scoped and all-namespace paths). */
+const namespaceOf = (req: Request) => (typeof req.params.namespace === 'string' ? req.params.namespace : '');
 
 function listQuery(req: Request): ListQuery {
   const q = query(req);
@@ -43,7 +47,10 @@ function listQuery(req: Request): ListQuery {
 
 /**
  * The generic REST layer's routes: one express Router serving every registered kind at
- * /apis/<group>/<version>/<plural>[/<name>], plus the group-version's discovery document. It is a
+ * /apis/<group>/<version>/<plural>[/<name>] (cluster-scoped), or at
+ * /apis/<group>/<version>/namespaces/<ns>/<plural>[/<name>] with every namespace's list and watch
+ * at /apis/<group>/<version>/<plural> (namespaced; the core group under /api/<version>), plus the
+ * group-version's discovery document. It is a
  * Router rather than Nest controllers because the paths come from the kind descriptors at run time;
  * it is mounted by main.ts after authentication and the raw-body parser, and answers every error as
  * a Kubernetes Status itself (Nest's error filter does not see plain express routes).
@@ -72,18 +79,21 @@ export class ResourceRoutes {
     const router = express.Router({ caseSensitive: true, strict: false });
     const groupVersions = new Map<string, ResourceKind[]>();
     for (const kind of this.kinds) {
-      const base = basePathOf(kind);
+      const all = basePathOf(kind);
+      // Namespaced kinds: one namespace's collection; every namespace's is read-only (list and watch).
+      const base = kind.namespaced ? namespacedPathOf(kind) : all;
       const one = `${base}/:name`;
+      if (kind.namespaced) router.get(all, this.handle(kind, (req, res) => this.listOrWatch(kind, req, res)));
       router.get(base, this.handle(kind, (req, res) => this.listOrWatch(kind, req, res)));
       router.post(base, this.handle(kind, (req, res) => this.create(kind, req, res)));
       router.get(one, this.handle(kind, (req, res) => this.get(kind, req, res)));
       router.put(one, this.handle(kind, (req, res) => this.replace(kind, req, res)));
       router.patch(one, this.handle(kind, (req, res) => this.patch(kind, req, res)));
       router.delete(one, this.handle(kind, (req, res) => this.delete(kind, req, res)));
-      router.all([base, one], this.handle(kind, async (req) => {
+      router.all([all, base, one], this.handle(kind, async (req) => {
         throw new FlotillaError(ErrorReason.MethodNotAllowed, `${req.method} is not supported on ${req.path}`);
       }));
-      const gv = `/apis/${kind.group}/${kind.version}`;
+      const gv = groupVersionPathOf(kind);
       groupVersions.set(gv, [...(groupVersions.get(gv) ?? []), kind]);
     }
     for (const [path, kinds] of groupVersions) router.get(path, (_req, res) => void res.json(resourceList(kinds)));
@@ -107,34 +117,40 @@ export class ResourceRoutes {
   }
 
   private async authorize(req: Request, kind: ResourceKind, verb: ResourceAttributes['verb'], name?: string): Promise<void> {
-    await this.authorizer?.authorize(req, { verb, group: kind.group, resource: kind.plural, ...(name !== undefined ? { name } : {}) });
+    const namespace = namespaceOf(req);
+    await this.authorizer?.authorize(req, { verb, group: kind.group, resource: kind.plural, ...(name !== undefined ? { name } : {}), ...(namespace ? { namespace } : {}) });
+  }
+
+  private writeOptions(req: Request, dryRun: boolean) {
+    const principal = principalOf(req);
+    return { dryRun, namespace: namespaceOf(req), ...(principal ? { principal } : {}) };
   }
 
   private async listOrWatch(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     const q = listQuery(req);
     if (isTrue(q.watch)) {
       await this.authorize(req, kind, 'watch');
-      const watch = new ResourceWatch(kind, q, res, { feed: this.feed, store: this.store });
+      const watch = new ResourceWatch(kind, q, res, { feed: this.feed, store: this.store }, namespaceOf(req));
       this.watches.add(watch);
       void watch.done.then(() => this.watches.delete(watch));
       watch.start();
       return watch.done;
     }
     await this.authorize(req, kind, 'list');
-    res.json(await this.api.list(kind, q));
+    res.json(await this.api.list(kind, q, namespaceOf(req)));
   }
 
   private async get(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     const name = String(req.params.name);
     await this.authorize(req, kind, 'get', name);
-    res.json(await this.api.get(kind, name));
+    res.json(await this.api.get(kind, name, namespaceOf(req)));
   }
 
   private async create(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     await this.authorize(req, kind, 'create');
     const dryRun = parseDryRun(query(req).dryRun);
     const body = decodeObjectBody(rawBody(req), req.headers['content-type']);
-    res.status(201).json(await this.api.create(kind, body, { dryRun }));
+    res.status(201).json(await this.api.create(kind, body, this.writeOptions(req, dryRun)));
   }
 
   private async replace(kind: ResourceKind, req: Request, res: Response): Promise<void> {
@@ -142,14 +158,14 @@ export class ResourceRoutes {
     await this.authorize(req, kind, 'update', name);
     const dryRun = parseDryRun(query(req).dryRun);
     const body = decodeObjectBody(rawBody(req), req.headers['content-type']);
-    res.json(await this.api.replace(kind, name, body, { dryRun }));
+    res.json(await this.api.replace(kind, name, body, this.writeOptions(req, dryRun)));
   }
 
   private async patch(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     const name = String(req.params.name);
     await this.authorize(req, kind, 'patch', name);
     const dryRun = parseDryRun(query(req).dryRun);
-    res.json(await this.api.patch(kind, name, req.headers['content-type'], patchBodyText(rawBody(req)), { dryRun }));
+    res.json(await this.api.patch(kind, name, req.headers['content-type'], patchBodyText(rawBody(req)), this.writeOptions(req, dryRun)));
   }
 
   private async delete(kind: ResourceKind, req: Request, res: Response): Promise<void> {
@@ -164,7 +180,7 @@ export class ResourceRoutes {
       ...(typeof p?.uid === 'string' ? { uid: p.uid } : {}),
       ...(typeof p?.resourceVersion === 'string' ? { resourceVersion: p.resourceVersion } : {}),
     };
-    res.json(await this.api.delete(kind, name, { dryRun, preconditions }));
+    res.json(await this.api.delete(kind, name, { ...this.writeOptions(req, dryRun), preconditions }));
   }
 }
 
@@ -174,11 +190,11 @@ export function resourceList(kinds: readonly ResourceKind[]) {
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
-    groupVersion: `${first.group}/${first.version}`,
+    groupVersion: first.group ? `${first.group}/${first.version}` : first.version,
     resources: kinds.map((k) => ({
       name: k.plural,
       singularName: k.singular,
-      namespaced: false,
+      namespaced: k.namespaced,
       kind: k.kind,
       verbs: k.readOnly ? ['get', 'list', 'watch'] : ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
       ...(k.shortNames.length > 0 ? { shortNames: [...k.shortNames] } : {}),

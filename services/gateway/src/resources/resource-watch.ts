@@ -55,6 +55,8 @@ export class ResourceWatch {
     q: ListQuery,
     private readonly res: Response,
     private readonly deps: WatchDeps,
+    /** Only this namespace's objects ('' : every namespace, and cluster-scoped kinds). */
+    private readonly namespace = '',
   ) {
     // Parse everything first: a bad query is a plain 400 before any stream starts.
     this.selectors = parseSelectors(q);
@@ -107,7 +109,10 @@ export class ResourceWatch {
         return;
       }
       if (this.from === undefined) {
-        const items = event.items.map(objectOf).sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
+        const items = event.items
+          .filter((o) => this.inNamespace(o.namespace))
+          .map(objectOf)
+          .sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
         for (const o of items) if (filterBySelectors(this.selectors, o)) this.send('ADDED', o);
         this.last = BigInt(event.revision);
         this.live = true;
@@ -149,8 +154,13 @@ export class ResourceWatch {
     const revision = BigInt(change.revision);
     if (this.last !== undefined && revision <= this.last) return;
     this.last = revision;
+    if (!this.inNamespace(change.object.namespace)) return;
     const object = objectOf(change.object);
     if (filterBySelectors(this.selectors, object)) this.send(change.type, object);
+  }
+
+  private inNamespace(namespace: string): boolean {
+    return this.namespace === '' || namespace === this.namespace;
   }
 
   private send(type: string, object: Json): void {

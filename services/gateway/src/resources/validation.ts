@@ -61,7 +61,12 @@ export function dns1123SubdomainErrors(value: string): string[] {
  * write (name, labels, annotations, and on update the resourceVersion precondition). `name` comes
  * from the kind when the server generates it.
  */
-export function validateMetadata(value: unknown, causes: Causes, mode: 'create' | 'update', options: { generatedName?: boolean } = {}): Json {
+export function validateMetadata(
+  value: unknown,
+  causes: Causes,
+  mode: 'create' | 'update',
+  options: { generatedName?: boolean; namespace?: string; finalizers?: boolean } = {},
+): Json {
   const meta: Json = {};
   if (!isObject(value)) {
     if (!options.generatedName || value !== undefined) causes.required('metadata');
@@ -75,11 +80,21 @@ export function validateMetadata(value: unknown, causes: Causes, mode: 'create' 
       meta.name = value.name;
     }
   }
-  if (value.namespace !== undefined && value.namespace !== '') causes.forbidden('metadata.namespace', 'this resource is cluster-scoped: leave the namespace out');
+  if (options.namespace === undefined || options.namespace === '') {
+    if (value.namespace !== undefined && value.namespace !== '') causes.forbidden('metadata.namespace', 'this resource is cluster-scoped: leave the namespace out');
+  } else {
+    if (value.namespace !== undefined && value.namespace !== '' && value.namespace !== options.namespace) {
+      causes.invalid('metadata.namespace', value.namespace, `does not match the namespace of the request ("${options.namespace}")`);
+    }
+    meta.namespace = options.namespace;
+  }
   const { labels, annotations } = validateLabelsAndAnnotations(value, causes);
   if (labels) meta.labels = labels;
   if (annotations) meta.annotations = annotations;
-  if (value.finalizers !== undefined && value.finalizers !== null && !(Array.isArray(value.finalizers) && value.finalizers.length === 0)) {
+  if (options.finalizers) {
+    const finalizers = validateFinalizers(value.finalizers, causes);
+    if (finalizers.length > 0) meta.finalizers = finalizers;
+  } else if (value.finalizers !== undefined && value.finalizers !== null && !(Array.isArray(value.finalizers) && value.finalizers.length === 0)) {
     causes.forbidden('metadata.finalizers', 'this resource takes no finalizers');
   }
   if (value.resourceVersion !== undefined && value.resourceVersion !== null && value.resourceVersion !== '') {
@@ -88,6 +103,28 @@ export function validateMetadata(value: unknown, causes: Causes, mode: 'create' 
     else meta.resourceVersion = value.resourceVersion;
   }
   return meta;
+}
+
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const MAX_FINALIZERS = 32;
+
+/** metadata.finalizers: qualified names (`example.com/cleanup`), each once, at most 32. */
+function validateFinalizers(value: unknown, causes: Causes): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    causes.invalid('metadata.finalizers', value, 'must be a list of strings');
+    return [];
+  }
+  if (value.length > MAX_FINALIZERS) {
+    causes.tooMany('metadata.finalizers', MAX_FINALIZERS);
+    return [];
+  }
+  const out: string[] = [];
+  value.forEach((f, i) => {
+    if (typeof f !== 'string' || f.length > 316 || !QUALIFIED_NAME.test(f)) causes.invalid(`metadata.finalizers[${i}]`, f, 'must be a qualified name such as example.com/cleanup');
+    else if (!out.includes(f)) out.push(f);
+  });
+  return out;
 }
 
 /** The server-set metadata of the stored object, carried over to its replacement. */

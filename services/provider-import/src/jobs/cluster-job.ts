@@ -5,6 +5,7 @@ import type { Logger } from '@flotilla/observability';
 import { JOBS, JobName } from '@flotilla/queue';
 import type { JobContext } from '@flotilla/queue';
 import { JobRecorder } from './job-recorder';
+import { closeSettledImportRecord } from './settled-record';
 
 /** Where the job's attempt stands in its queue's retry policy. */
 export interface JobAttempts {
@@ -67,7 +68,11 @@ const PROGRESS_NAME: Record<ImportJobType, string> = { import: 'import', remove:
 export async function runClusterJob(deps: ClusterJobDeps, job: ClusterJob, payload: { name: string; uid: string }, context?: JobContext): Promise<void> {
   const cluster = await deps.findCluster(payload.name);
   if (!cluster || cluster.metadata.uid !== payload.uid || !job.applies(cluster)) return;
-  if (job.type === 'import' && importSettled(cluster)) return;
+  if (job.type === 'import' && importSettled(cluster)) {
+    // Settled, perhaps by a run that died before its record said so: the record follows the cluster.
+    if (await closeSettledImportRecord(deps.reports, cluster)) deps.logger.warn({ cluster: payload.name }, 'import record closed from the outcome the cluster holds (its run ended without reporting it)');
+    return;
+  }
   const record = new JobRecorder(deps.reports, context, job.type, payload.name, payload.uid, (e) =>
     deps.logger.warn({ cluster: payload.name, err: e instanceof Error ? e.message : String(e) }, `reporting ${PROGRESS_NAME[job.type]} progress failed`),
   );

@@ -3,6 +3,9 @@ import { CLUSTER_API_VERSION, IMPORT_JOB_KIND, importJobName } from '@flotilla/d
 import type { JobContext } from '@flotilla/queue';
 import type { ImportJobsClient } from '@flotilla/clients';
 
+/** Pauses between tries of a job's final report (finish). */
+export const FINAL_REPORT_RETRY_MS = [500, 1000, 2000, 4000, 8000] as const;
+
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
@@ -19,6 +22,8 @@ export class JobRecorder {
     clusterName: string,
     clusterUid: string,
     private readonly onError: (error: unknown) => void = () => undefined,
+    /** Pauses before each new try of a final report that failed (about 15 s in all). */
+    private readonly finalRetryMs: readonly number[] = FINAL_REPORT_RETRY_MS,
   ) {
     this.job = {
       apiVersion: CLUSTER_API_VERSION,
@@ -35,6 +40,8 @@ export class JobRecorder {
 
   private inFlight?: Promise<void>;
   private dirty = false;
+  /** The last report failed: the registry holds an older record than this one. */
+  private unsaved = false;
 
   /**
    * Sends the record without holding the job up: one report in flight at a time, and changes made
@@ -49,7 +56,9 @@ export class JobRecorder {
           this.dirty = false;
           try {
             await this.client.report(structuredClone(this.job));
+            this.unsaved = false;
           } catch (error) {
+            this.unsaved = true;
             this.onError(error);
           }
         }
@@ -101,5 +110,12 @@ export class JobRecorder {
     s.completionTime = now();
     await this.context?.progress(s.step, s.percent).catch(() => undefined);
     await this.flush();
+    // The outcome must reach the record: a lost final report (the registry or its Postgres
+    // restarting) left it Running for ever, the cluster long settled (issue 13's fault suite).
+    for (const delay of this.finalRetryMs) {
+      if (!this.unsaved) return;
+      await new Promise((r) => setTimeout(r, delay));
+      await this.flush();
+    }
   }
 }

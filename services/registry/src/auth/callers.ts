@@ -29,24 +29,29 @@ export const REGISTRY_CALLERS: CallerTable = {
   // The gateway too: the API proxy (issue 14) calls members with Flotilla's credentials.
   [registry('GetClusterCredentials')]: [Id.Gateway, Id.ProviderImport, Id.HealthProbe, Id.FederationSync, Id.Tunnel],
   [registry('RecordProbeTimes')]: [Id.HealthProbe],
-  [grpcPath(credentialsV1.PROTOBUF_PACKAGE, credentialsV1.CREDENTIALSREADER_SERVICE_NAME, 'BatchGetClusterCredentials')]: [Id.HealthProbe],
+  // Cold start of the workers that reach every member: health-probe, and federation-sync's member pool.
+  [grpcPath(credentialsV1.PROTOBUF_PACKAGE, credentialsV1.CREDENTIALSREADER_SERVICE_NAME, 'BatchGetClusterCredentials')]: [Id.HealthProbe, Id.FederationSync],
   [imports('ReportImportJob')]: [Id.ProviderImport],
   [imports('ListImportJobs')]: [Id.Gateway, Id.ProviderImport],
-  // provider-import reports a member refusing the impersonation sync (ADR 0030).
-  [events('RecordClusterEvent')]: [Id.HealthProbe, Id.ProviderImport],
+  // provider-import reports a member refusing the impersonation sync (ADR 0030); federation-sync
+  // apply failures, conflicts, drift repairs and orphans in a member (issue 15).
+  [events('RecordClusterEvent')]: [Id.HealthProbe, Id.ProviderImport, Id.FederationSync],
   [events('ListClusterEvents')]: [Id.Gateway],
   // Re-encryption to the current key: the REST API, for the admin (counts only, never a credential).
   [credentials('StartReencryption')]: [Id.Gateway],
   [credentials('GetReencryption')]: [Id.Gateway],
   [credentials('ListReencryptions')]: [Id.Gateway],
-  // The generic object store (users, tokens, role bindings; federated objects later): the REST API
-  // writes; the workers read and follow the change log.
-  [objects('CreateObject')]: [Id.Gateway],
-  [objects('UpdateObject')]: [Id.Gateway],
-  [objects('DeleteObject')]: [Id.Gateway],
+  // The generic object store (users, tokens, role bindings, federated objects): the REST API
+  // writes; the workers read and follow the change log. federation-sync writes too: the status of
+  // federated objects, orphans, events, and the final delete after its cleanup (issue 15).
+  [objects('CreateObject')]: [Id.Gateway, Id.FederationSync],
+  [objects('UpdateObject')]: [Id.Gateway, Id.FederationSync],
+  [objects('DeleteObject')]: [Id.Gateway, Id.FederationSync],
   [objects('GetObject')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
   [objects('ListObjects')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
   [objects('ListObjectChanges')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
+  // Sealed fields in plaintext (a FederatedSecret's data, ADR 0034): only the service that places them in members.
+  [objects('UnsealObject')]: [Id.FederationSync],
   // Audit events: written and read by the gateway only (it audits its API and the API proxy).
   [audit('AppendAuditEvents')]: [Id.Gateway],
   [audit('QueryAuditEvents')]: [Id.Gateway],

@@ -3,6 +3,8 @@ import { SecretBox } from '@flotilla/persistence';
 import { CONFIG } from '@flotilla/service-kit';
 import { ClusterStoreModule } from '../clusters/store/cluster-store.module';
 import { RegistryConfig } from '../config';
+import { ObjectsModule } from '../objects/objects.module';
+import { CiphertextStores } from './ciphertext-stores';
 import { CredentialVault, SECRET_BOX } from './credential-vault';
 import { CredentialsAdminGrpcController } from './credentials-admin.grpc.controller';
 import { CredentialsGrpcController } from './credentials.grpc.controller';
@@ -14,7 +16,7 @@ import { ReencryptionsRepository } from './reencryptions.repository';
 
 /** Cluster credentials: encrypted at rest, written with their cluster, read by internal callers only; re-encrypted to the current key on the admin's request. */
 @Module({
-  imports: [ClusterStoreModule],
+  imports: [ClusterStoreModule, ObjectsModule],
   controllers: [CredentialsGrpcController, CredentialsReaderGrpcController, CredentialsAdminGrpcController],
   providers: [
     {
@@ -24,6 +26,7 @@ import { ReencryptionsRepository } from './reencryptions.repository';
     },
     CredentialsRepository,
     CredentialVault,
+    CiphertextStores,
     CredentialsService,
     ReencryptionsRepository,
     ReencryptionService,

@@ -6,7 +6,7 @@ import { KeyRingError, UnitOfWork } from '@flotilla/persistence';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { Clock } from '../infrastructure/clock';
 import { CLOCK } from '../infrastructure/tokens';
-import { CredentialVault } from './credential-vault';
+import { CiphertextStores, type KeyUsage } from './ciphertext-stores';
 import { ReencryptionRecord, ReencryptionsRepository } from './reencryptions.repository';
 import { CoalescingTask } from '../infrastructure/coalescing-task';
 
@@ -16,12 +16,7 @@ export const REENCRYPTION_BATCH = 100;
 const POLL_MS = 1000;
 const LIST_LIMIT = 50;
 
-export interface KeyUsage {
-  keyId: string;
-  ciphertexts: number;
-  current: boolean;
-  inKeyRing: boolean;
-}
+export type { KeyUsage } from './ciphertext-stores';
 
 /** A run with live counts: what the admin API shows. */
 export interface ReencryptionView extends ReencryptionRecord {
@@ -34,7 +29,7 @@ const notFound = (name: string) =>
   new FlotillaError(ErrorReason.NotFound, `reencryptions.admin.flotilla.io "${name}" not found`, { name, group: 'admin.flotilla.io', kind: 'reencryptions' });
 
 /**
- * Re-encryption of every credential to the current key, so an old key can be retired
+ * Re-encryption of every credential (and every sealed object field, ADR 0034) to the current key, so an old key can be retired
  * (docs/operations.md). A run is a row in Postgres; every replica works on the running one in
  * the background, in batches of REENCRYPTION_BATCH rows per transaction locked with SKIP LOCKED,
  * so replicas share the work, and a stop (or crash) loses at most an uncommitted batch: the next
@@ -50,7 +45,7 @@ export class ReencryptionService implements OnApplicationBootstrap {
   private warnedTarget?: string;
 
   constructor(
-    private readonly vault: CredentialVault,
+    private readonly vault: CiphertextStores,
     private readonly runs: ReencryptionsRepository,
     private readonly uow: UnitOfWork,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -66,7 +61,7 @@ export class ReencryptionService implements OnApplicationBootstrap {
     const vault = this.vault;
     new Gauge({
       name: 'flotilla_credentials_ciphertexts',
-      help: 'Credentials stored encrypted, by the id of the key sealing them (a key at 0 can be retired)',
+      help: 'Credentials and sealed object fields stored encrypted, by the id of the key sealing them (a key at 0 can be retired)',
       labelNames: ['key_id'],
       registers: [this.runtime.metrics.registry],
       async collect() {
@@ -82,7 +77,7 @@ export class ReencryptionService implements OnApplicationBootstrap {
 
   /** Starts a run to the current key, or returns the one in progress (`created` false). */
   async start(): Promise<{ run: ReencryptionView; created: boolean }> {
-    const target = this.vault.keys().current;
+    const target = this.vault.current();
     const now = this.clock.now();
     const current = await this.runs.findRunning();
     if (current && current.targetKeyId !== target) {
@@ -115,9 +110,9 @@ export class ReencryptionService implements OnApplicationBootstrap {
   private async work(): Promise<void> {
     const run = await this.runs.findRunning();
     if (!run) return;
-    if (run.targetKeyId !== this.vault.keys().current) {
+    if (run.targetKeyId !== this.vault.current()) {
       // A replica with another key ring (a rolling restart in progress) leaves the run to the others.
-      if (this.warnedTarget !== run.name) this.runtime.logger.warn({ reencryption: run.name, target: run.targetKeyId, current: this.vault.keys().current }, 'not working on a re-encryption to another key');
+      if (this.warnedTarget !== run.name) this.runtime.logger.warn({ reencryption: run.name, target: run.targetKeyId, current: this.vault.current() }, 'not working on a re-encryption to another key');
       this.warnedTarget = run.name;
       return;
     }

@@ -144,8 +144,12 @@ export function checkUpdate(key: ObjectKey, metadata: JsonObject, stored: JsonOb
   }
 }
 
-/** The object to store on update: uid and creationTimestamp kept; generation bumped when anything but metadata and status changed. */
-export function stampUpdated(key: ObjectKey, object: JsonObject, metadata: JsonObject, stored: JsonObject, resourceVersion: string): JsonObject {
+/**
+ * The object to store on update: uid and creationTimestamp kept; generation bumped when anything
+ * but metadata and status changed, or when `sealedChanged` (the plaintext of a sealed part, which
+ * neither object shows, ADR 0034).
+ */
+export function stampUpdated(key: ObjectKey, object: JsonObject, metadata: JsonObject, stored: JsonObject, resourceVersion: string, sealedChanged = false): JsonObject {
   const current = (stored.metadata ?? {}) as JsonObject;
   const generation = typeof current.generation === 'number' ? current.generation : 1;
   const meta: JsonObject = {
@@ -153,7 +157,7 @@ export function stampUpdated(key: ObjectKey, object: JsonObject, metadata: JsonO
     name: key.name,
     uid: current.uid,
     resourceVersion,
-    generation: specChanged(stored, object) ? generation + 1 : generation,
+    generation: sealedChanged || specChanged(stored, object) ? generation + 1 : generation,
     creationTimestamp: current.creationTimestamp,
   };
   if (key.namespace) meta.namespace = key.namespace;

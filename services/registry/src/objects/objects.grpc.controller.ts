@@ -32,6 +32,12 @@ export class ObjectsGrpcController implements objectsV1.ObjectServiceController 
     return storedObjectToProto(await this.objects.get(r.resource ?? '', r.name ?? '', r.namespace ?? ''));
   }
 
+  /** Callable by federation-sync only (auth/callers.ts): the one read that returns sealed fields. */
+  @GrpcMethod(S, 'UnsealObject')
+  async unsealObject(r: objectsV1.UnsealObjectRequest): Promise<objectsV1.StoredObject> {
+    return storedObjectToProto(await this.objects.unseal(r.resource ?? '', r.name ?? '', r.namespace ?? ''));
+  }
+
   @GrpcMethod(S, 'ListObjects')
   async listObjects(r: objectsV1.ListObjectsRequest): Promise<objectsV1.ObjectList> {
     const page = await this.objects.list(r.resource ?? '', { namespace: r.namespace ?? '', limit: r.limit || undefined, continue: r.continue || undefined });

@@ -35,6 +35,7 @@ describe('the generic object store in the registry (real Postgres, over gRPC)', 
   let store: ObjectsClient;
   let importer: ObjectsClient;
   let probe: ObjectsClient;
+  let sync: ObjectsClient;
   let raw: GrpcServiceClient<objectsV1.ObjectServiceClient>;
 
   beforeAll(async () => {
@@ -44,11 +45,12 @@ describe('the generic object store in the registry (real Postgres, over gRPC)', 
     store = new ObjectsClient(target, platform.tokens.gateway);
     importer = new ObjectsClient(target, platform.tokens['provider-import']);
     probe = new ObjectsClient(target, platform.tokens['health-probe']);
+    sync = new ObjectsClient(target, platform.tokens['federation-sync']);
     raw = new GrpcServiceClient(target, { package: objectsV1.PROTOBUF_PACKAGE, protoFile: objectsV1.PROTO_FILE, service: objectsV1.OBJECT_SERVICE_NAME }, { internalToken: platform.tokens.gateway, upstream: 'registry' });
   });
 
   afterAll(async () => {
-    for (const c of [store, importer, probe, raw]) c?.close();
+    for (const c of [store, importer, probe, sync, raw]) c?.close();
     await running?.stop();
     await platform?.cleanup();
   });
@@ -182,14 +184,22 @@ describe('the generic object store in the registry (real Postgres, over gRPC)', 
     expect(await reasonOf(store.changes('999999999999'))).toBe(ErrorReason.Gone);
   });
 
-  it('lets provider-import and federation-sync read, only the gateway write, and no one else in', async () => {
+  it('lets provider-import read, the gateway and federation-sync write, and no one else in', async () => {
     await store.create(USERS, user('frank'));
     expect((await importer.get(USERS, 'frank')).name).toBe('frank');
     expect((await importer.list(USERS)).items.length).toBeGreaterThan(0);
     expect((await importer.changes('0')).changes.length).toBeGreaterThan(0);
     expect(await reasonOf(importer.create(USERS, user('gina')))).toBe(ErrorReason.Forbidden);
+    expect(await reasonOf(importer.update(USERS, user('frank')))).toBe(ErrorReason.Forbidden);
     expect(await reasonOf(importer.delete(USERS, 'frank'))).toBe(ErrorReason.Forbidden);
     expect(await reasonOf(probe.get(USERS, 'frank'))).toBe(ErrorReason.Forbidden);
+    expect(await reasonOf(probe.create(USERS, user('gina')))).toBe(ErrorReason.Forbidden);
+    // federation-sync writes status, orphans and events, and deletes after its cleanup (issue 15).
+    const O = 'orphans.federation.flotilla.io';
+    const orphan = await sync.create(O, { metadata: { name: 'm1.0123456789abcdef' }, spec: { cluster: 'm1' } });
+    expect(meta(await sync.update(O, { ...orphan.object, status: { seen: true } })).generation).toBe(1);
+    expect((await sync.delete(O, orphan.name)).name).toBe(orphan.name);
+    expect(await reasonOf(sync.get(O, orphan.name))).toBe(ErrorReason.NotFound);
   });
 
   it('hands out revisions in commit order under concurrent writes: a follower never skips one', async () => {

@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
-import { UnitOfWork } from '@flotilla/persistence';
+import { SecretBox, UnitOfWork } from '@flotilla/persistence';
+import { CONFIG } from '@flotilla/service-kit';
+import type { RegistryConfig } from '../config';
 import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 import { ObjectChangesRepository } from './object-changes.repository';
+import { OBJECTS_SECRET_BOX, ObjectSealer } from './object-sealer';
 import { ObjectsGrpcController } from './objects.grpc.controller';
 import { ObjectsRepository } from './objects.repository';
 import { ObjectsService, SNAPSHOT_UNIT_OF_WORK } from './objects.service';
@@ -9,6 +12,7 @@ import { ObjectsService, SNAPSHOT_UNIT_OF_WORK } from './objects.service';
 /**
  * The generic object store (issue 14): users, tokens, role bindings, later federated objects.
  * The gateway writes; provider-import and federation-sync read and follow the change log.
+ * Write-only fields (a FederatedSecret's data) are sealed under the credentials' key ring (ADR 0034).
  */
 @Module({
   controllers: [ObjectsGrpcController],
@@ -16,12 +20,20 @@ import { ObjectsService, SNAPSHOT_UNIT_OF_WORK } from './objects.service';
     ObjectsRepository,
     ObjectChangesRepository,
     ObjectsService,
+    ObjectSealer,
+    {
+      // The same keys as the credentials (FLOTILLA_ENCRYPTION_KEYS): one ring to rotate.
+      provide: OBJECTS_SECRET_BOX,
+      inject: [CONFIG],
+      useFactory: (config: RegistryConfig) => SecretBox.fromSpec(config.FLOTILLA_ENCRYPTION_KEYS),
+    },
     {
       provide: SNAPSHOT_UNIT_OF_WORK,
       inject: [REGISTRY_DATA_SOURCE],
       useFactory: (db: ConstructorParameters<typeof UnitOfWork>[0]) => new UnitOfWork(db, 'REPEATABLE READ'),
     },
   ],
-  exports: [ObjectsRepository, ObjectChangesRepository],
+  // ObjectSealer: for the credentials' re-encryption run to move sealed objects to the current key too.
+  exports: [ObjectsRepository, ObjectChangesRepository, ObjectSealer],
 })
 export class ObjectsModule {}

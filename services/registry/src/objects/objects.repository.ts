@@ -3,6 +3,13 @@ import { DataSource } from 'typeorm';
 import { Transaction, transactionManager } from '@flotilla/persistence';
 import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 import type { JsonObject, ObjectKey } from './object-rules';
+import { SEALED_KEY, SealedValue } from './sealed-fields';
+
+/** An object whose sealed part is to be re-encrypted (ADR 0034). */
+export interface SealedRow extends ObjectKey {
+  uid: string;
+  sealed: SealedValue;
+}
 
 export interface ObjectRow {
   resource: string;
@@ -85,5 +92,41 @@ export class ObjectsRepository {
     params.push(query.limit + 1);
     const rows = (await transactionManager(tx).query(`SELECT ${COLUMNS} FROM objects WHERE ${where} ORDER BY namespace, name LIMIT $${params.length}`, params)) as Row[];
     return rows.map(toRow);
+  }
+
+  /** Locks (SKIP LOCKED) up to `limit` objects of the given resources whose sealed part is under another key than `keyId`. */
+  async lockSealedNotUnderKey(tx: Transaction, resources: readonly string[], keyId: string, limit: number): Promise<SealedRow[]> {
+    const rows = (await transactionManager(tx).query(
+      `SELECT resource, namespace, name, object->'metadata'->>'uid' AS uid, object->'${SEALED_KEY}' AS sealed FROM objects
+        WHERE resource = ANY($1::text[]) AND object ? '${SEALED_KEY}' AND object->'${SEALED_KEY}'->>'keyId' <> $2
+        LIMIT $3 FOR UPDATE SKIP LOCKED`,
+      [resources, keyId, limit],
+    )) as { resource: string; namespace: string; name: string; uid: string | null; sealed: SealedValue }[];
+    return rows.map((r) => ({ resource: r.resource, namespace: r.namespace, name: r.name, uid: r.uid ?? '', sealed: r.sealed }));
+  }
+
+  /** Replaces the sealed part only: the visible object and its resourceVersion stay. */
+  async replaceSealed(tx: Transaction, key: ObjectKey, sealed: SealedValue): Promise<void> {
+    await transactionManager(tx).query(
+      `UPDATE objects SET object = jsonb_set(object, '{${SEALED_KEY}}', $4::jsonb) WHERE resource = $1 AND namespace = $2 AND name = $3`,
+      [key.resource, key.namespace, key.name, JSON.stringify(sealed)],
+    );
+  }
+
+  async countSealedNotUnderKey(resources: readonly string[], keyId: string): Promise<number> {
+    const rows = (await this.db.query(
+      `SELECT count(*)::int AS n FROM objects WHERE resource = ANY($1::text[]) AND object ? '${SEALED_KEY}' AND object->'${SEALED_KEY}'->>'keyId' <> $2`,
+      [resources, keyId],
+    )) as { n: number }[];
+    return rows[0]?.n ?? 0;
+  }
+
+  async countSealedByKey(resources: readonly string[]): Promise<Map<string, number>> {
+    const rows = (await this.db.query(
+      `SELECT object->'${SEALED_KEY}'->>'keyId' AS key_id, count(*)::int AS n FROM objects
+        WHERE resource = ANY($1::text[]) AND object ? '${SEALED_KEY}' GROUP BY 1`,
+      [resources],
+    )) as { key_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.key_id, r.n]));
   }
 }

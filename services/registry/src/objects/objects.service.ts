@@ -32,20 +32,33 @@ import {
   stampUpdated,
   withResourceVersion,
 } from './object-rules';
+import { ObjectSealer } from './object-sealer';
 import { ObjectRow, ObjectsRepository } from './objects.repository';
+import { SEALED_KEY, SealedValue, SecretPart, isSealedResource, sealedValueOf, splitSealed, withSecret, withoutSealed } from './sealed-fields';
 
 /** A unit of work whose transactions read one snapshot (REPEATABLE READ): a list and its revision agree. */
 export const SNAPSHOT_UNIT_OF_WORK = Symbol('registry.objects.snapshot-unit-of-work');
 /** However old, the newest changes stay, so a follower that is a little behind is not sent back to list. */
 export const KEEP_AT_LEAST = 1000;
 
+/** What a read returns: never the sealed part of an object (ADR 0034). */
 const stored = (row: Pick<ObjectRow, 'resource' | 'namespace' | 'name' | 'resourceVersion' | 'object'>): StoredObject => ({
   resource: row.resource,
   namespace: row.namespace,
   name: row.name,
   resourceVersion: row.resourceVersion,
-  object: row.object,
+  object: isSealedResource(row.resource) ? withoutSealed(row.object) : row.object,
 });
+
+/** The row of `objects`: the object in the clear plus its sealed part, if any. */
+const withSealed = (object: JsonObject, sealed: SealedValue | undefined): JsonObject => (sealed ? { ...object, [SEALED_KEY]: sealed } : object);
+
+/** A written object of a sealed resource is split: the clear object and the secret part (ADR 0034). */
+function split(resource: string, name: string, object: JsonObject): { object: JsonObject; metadata: JsonObject; secret?: SecretPart } {
+  if (!isSealedResource(resource)) return { object, metadata: (object.metadata ?? {}) as JsonObject };
+  const parts = splitSealed(resource, name, object);
+  return { object: parts.object, metadata: parts.object.metadata as JsonObject, secret: parts.secret };
+}
 
 /**
  * The generic object store: Kubernetes-shaped objects of any resource, with one revision sequence
@@ -57,6 +70,7 @@ export class ObjectsService implements OnModuleInit {
   constructor(
     private readonly objects: ObjectsRepository,
     private readonly changes: ObjectChangesRepository,
+    private readonly sealer: ObjectSealer,
     private readonly uow: UnitOfWork,
     @Inject(SNAPSHOT_UNIT_OF_WORK) private readonly snapshot: UnitOfWork,
     private readonly prune: PruneScheduler,
@@ -70,9 +84,11 @@ export class ObjectsService implements OnModuleInit {
   }
 
   create(resource: string, input: unknown, namespace = ''): Promise<StoredObject> {
-    const { key, object, metadata } = keyOfObject(resource, input, namespace);
+    const keyed = keyOfObject(resource, input, namespace);
+    const key = keyed.key;
     // Checked before the transaction, so a refused object takes no revision.
-    checkCreate(key, metadata);
+    checkCreate(key, keyed.metadata);
+    const { object, metadata, secret } = split(resource, key.name, keyed.object);
     return this.uow.run(async (tx) => {
       // Under the writers' lock no other create of this key is in flight: a taken name is seen here.
       await this.changes.lockWriters(tx);
@@ -80,21 +96,25 @@ export class ObjectsService implements OnModuleInit {
       const revision = await this.changes.nextRevision(tx);
       const uid = randomUUID();
       const out = stampCreated(key, object, metadata, uid, revision, this.clock.now());
-      await this.objects.insert(tx, key, uid, revision, out);
+      // The sealed part goes to `objects` only: the change log holds the object in the clear.
+      await this.objects.insert(tx, key, uid, revision, withSealed(out, secret && this.sealer.seal(key, uid, secret)));
       await this.changes.append(tx, 'ADDED', key, revision, out);
       return stored({ ...key, resourceVersion: revision, object: out });
     });
   }
 
   update(resource: string, input: unknown, namespace = ''): Promise<StoredObject> {
-    const { key, object, metadata } = keyOfObject(resource, input, namespace);
+    const keyed = keyOfObject(resource, input, namespace);
+    const key = keyed.key;
+    const { object, metadata, secret } = split(resource, key.name, keyed.object);
     return this.uow.run(async (tx) => {
       const current = await this.objects.findForUpdate(tx, key);
       if (!current) throw objectErrors.notFound(key);
       checkUpdate(key, metadata, current.object);
+      const sealing = isSealedResource(resource) ? this.sealer.forUpdate(key, current.object, secret) : { changed: false };
       const revision = await this.changes.nextRevision(tx);
-      const out = stampUpdated(key, object, metadata, current.object, revision);
-      await this.objects.update(tx, key, revision, (out.metadata as JsonObject).generation as number, out);
+      const out = stampUpdated(key, object, metadata, withoutSealed(current.object), revision, sealing.changed);
+      await this.objects.update(tx, key, revision, (out.metadata as JsonObject).generation as number, withSealed(out, sealing.sealed));
       await this.changes.append(tx, 'MODIFIED', key, revision, out);
       return stored({ ...key, resourceVersion: revision, object: out });
     });
@@ -109,7 +129,7 @@ export class ObjectsService implements OnModuleInit {
       if (!current) throw objectErrors.notFound(key);
       checkPreconditions(key, current.object, preconditions);
       const revision = await this.changes.nextRevision(tx);
-      const last = withResourceVersion(current.object, revision);
+      const last = withResourceVersion(isSealedResource(resource) ? withoutSealed(current.object) : current.object, revision);
       await this.objects.remove(tx, key);
       await this.changes.append(tx, 'DELETED', key, revision, last);
       return stored({ ...key, resourceVersion: revision, object: last });
@@ -122,6 +142,22 @@ export class ObjectsService implements OnModuleInit {
     const row = await this.objects.find(key);
     if (!row) throw objectErrors.notFound(key);
     return stored(row);
+  }
+
+  /**
+   * The full plaintext object of a sealed resource: its sealed part back in its template. Only for
+   * the caller that places it in members (federation-sync, by the caller table); BadRequest for a
+   * resource that seals nothing.
+   */
+  async unseal(resource: string, name: string, namespace = ''): Promise<StoredObject> {
+    const key: ObjectKey = { resource, namespace, name };
+    checkKey(key);
+    if (!isSealedResource(resource)) throw badRequest('resource', `${resource} holds no sealed fields: read it with GetObject`);
+    const row = await this.objects.find(key);
+    if (!row) throw objectErrors.notFound(key);
+    const sealed = sealedValueOf(row.object);
+    const secret = sealed ? this.sealer.openForCaller(key, row.object, sealed) : undefined;
+    return { ...stored(row), object: withSecret(row.object, secret) };
   }
 
   list(resource: string, options: { namespace?: string; limit?: number; continue?: string } = {}): Promise<ObjectListPage> {

@@ -22,6 +22,8 @@ export interface ObjectServiceClient {
   listObjects(request: ListObjectsRequest, metadata?: Metadata): Observable<ObjectList>;
   /** Changes after a revision, oldest first; OUT_OF_RANGE (Gone) when it is older than the retained log. */
   listObjectChanges(request: ListObjectChangesRequest, metadata?: Metadata): Observable<ObjectChangeList>;
+  /** The full plaintext object of a resource with sealed fields (a FederatedSecret with its spec.template.data and stringData, which no other method returns; ADR 0034). For federation-sync only; INVALID_ARGUMENT (BadRequest) for a resource that seals nothing. */
+  unsealObject(request: UnsealObjectRequest, metadata?: Metadata): Observable<StoredObject>;
 }
 
 /** Server side: what a controller implementing ObjectService provides. */
@@ -32,6 +34,7 @@ export interface ObjectServiceController {
   getObject(request: GetObjectRequest, metadata?: Metadata): Promise<StoredObject> | Observable<StoredObject> | StoredObject;
   listObjects(request: ListObjectsRequest, metadata?: Metadata): Promise<ObjectList> | Observable<ObjectList> | ObjectList;
   listObjectChanges(request: ListObjectChangesRequest, metadata?: Metadata): Promise<ObjectChangeList> | Observable<ObjectChangeList> | ObjectChangeList;
+  unsealObject(request: UnsealObjectRequest, metadata?: Metadata): Promise<StoredObject> | Observable<StoredObject> | StoredObject;
 }
 
 export interface StoredObject {
@@ -73,6 +76,12 @@ export interface DeleteObjectRequest {
 }
 
 export interface GetObjectRequest {
+  resource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+export interface UnsealObjectRequest {
   resource?: string;
   namespace?: string;
   name?: string;

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 
 export interface MembershipOptions {
   keyPrefix: string;
+  /** Which service's replicas share the work (the set's key); health-probe by default. */
+  group?: string;
   ttlMs: number;
   heartbeatMs: number;
   replicaId?: string;
@@ -34,7 +36,8 @@ export function rendezvousOwner(key: string, replicas: readonly string[]): strin
 }
 
 /**
- * Replica membership in Redis: each replica heartbeats its id into a sorted set scored by
+ * Replica membership in Redis (shared by health-probe and federation-sync, each with its own
+ * `group`): each replica heartbeats its id into a sorted set scored by
  * Redis time; the live set is every id heard from within the TTL. Ownership of a cluster is
  * the rendezvous hash of its name over the live set, so every replica agrees without talking
  * to the others and only the dead replica's clusters move.
@@ -63,7 +66,7 @@ export class ReplicaMembership {
     private readonly options: MembershipOptions,
   ) {
     this.id = options.replicaId ?? randomUUID();
-    this.key = `${options.keyPrefix}:health-probe:replicas`;
+    this.key = `${options.keyPrefix}:${options.group ?? 'health-probe'}:replicas`;
     this.now = options.now ?? Date.now;
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   }
@@ -91,9 +94,10 @@ export class ReplicaMembership {
     return this.lastHeartbeatOk === 0 ? Number.POSITIVE_INFINITY : this.now() - this.lastHeartbeatOk;
   }
 
-  owns(clusterName: string): boolean {
+  /** This replica owns the key (a cluster name, a federated object's key) among the live replicas. */
+  owns(key: string): boolean {
     if (this.fenced()) return false;
-    return rendezvousOwner(clusterName, this.live) === this.id;
+    return rendezvousOwner(key, this.live) === this.id;
   }
 
   async start(): Promise<void> {

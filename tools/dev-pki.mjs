@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// A development CA and one certificate per internal identity, for internal mTLS (docs/security.md).
+// A development CA and one certificate per internal identity, for internal mTLS (docs/security.md),
+// and for the gateway's HTTPS under `npm start` (ensureGatewayPki: its own CA, under .flotilla/gateway-pki).
 //   node tools/dev-pki.mjs <dir> <identity>... [--days N] [--renew]
 // Keeps an existing CA and any certificate with more than 30 days left, unless --renew (reissues the
 // named identities' certificates under the same CA: what a renewal looks like to the services).
@@ -24,12 +25,12 @@ function openssl(args) {
 const daysLeft = (file) => (new Date(new X509Certificate(readFileSync(file)).validTo).getTime() - Date.now()) / DAY_MS;
 
 /** Makes (or keeps) the CA and the identities' certificates under `dir`; returns the file paths. */
-export function ensureDevPki(dir, identities, { days = 90, renew = false } = {}) {
+export function ensureDevPki(dir, identities, { days = 90, renew = false, caName = 'Flotilla internal development CA' } = {}) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   if (!existsSync(ca.cert) || !existsSync(ca.key) || daysLeft(ca.cert) < 30) {
     openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', ca.key, '-out', ca.cert, '-days', '3650',
-      '-subj', '/O=Flotilla/CN=Flotilla internal development CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+      '-subj', `/O=Flotilla/CN=${caName}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     chmodSync(ca.key, 0o600);
     renew = true;
   }
@@ -60,6 +61,16 @@ export function ensureDevPki(dir, identities, { days = 90, renew = false } = {})
     rmSync(ext, { force: true });
   }
   return out;
+}
+
+/**
+ * The gateway's development HTTPS material for `npm start`: a CA (ca.crt, kept 10 years) and a
+ * serving certificate for localhost, 127.0.0.1 and ::1 (gateway.crt, renewed when 30 days are left),
+ * keys mode 0600. A CA of its own, apart from the internal one: kubeconfigs trust only this.
+ */
+export function ensureGatewayPki(dir) {
+  const pki = ensureDevPki(dir, ['gateway'], { caName: 'Flotilla gateway development CA' });
+  return { ca: pki.ca, cert: pki.identities.gateway.cert, key: pki.identities.gateway.key };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

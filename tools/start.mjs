@@ -10,7 +10,8 @@ import { ensurePostgres, ensureRedis, waitFor } from './local-services.mjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { ensureDevPki } from './dev-pki.mjs';
-import { dirname, join } from 'node:path';
+import { gatewayHttps, httpsReady, writeAdminKubeconfig } from './gateway-https.mjs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -210,8 +211,11 @@ async function main() {
   // the operator says otherwise. Every service logs this at start (docs/security.md).
   const env = { FLOTILLA_ALLOW_LOOPBACK_MEMBERS: 'true', ...process.env, ...secrets, ...urls };
   let trustOf;
+  let https;
   try {
     trustOf = internalTrust(secrets);
+    https = gatewayHttps(stateDir, env);
+    if (https.generated) log('gateway HTTPS on: development CA and serving certificate', { dir: join(stateDir, 'gateway-pki') });
   } catch (error) {
     for (const step of cleanup.reverse()) await step().catch(() => {});
     fail(error.message);
@@ -232,6 +236,7 @@ async function main() {
         PROVIDER_IMPORT_GRPC_URL: env.PROVIDER_IMPORT_GRPC_URL ?? importGrpc,
         GRPC_PORT: String(svc.grpc),
         [svc.httpEnv ?? 'HTTP_PORT']: String(svc.http),
+        ...(svc.name === 'gateway' ? https.gatewayEnv : {}),
       },
       stdio: ['ignore', pretty ? 'pipe' : 'inherit', pretty ? 'pipe' : 'inherit'],
     });
@@ -249,6 +254,7 @@ async function main() {
     });
   };
   const ready = (svc) => async () => {
+    if (svc.name === 'gateway' && https.scheme === 'https') return httpsReady(svc.http, https.ca);
     try {
       const res = await fetch(`http://127.0.0.1:${svc.http}/readyz`);
       return res.status === 200;
@@ -267,9 +273,29 @@ async function main() {
     await stopAll(1);
   }
   const gateway = SERVICES[SERVICES.length - 1];
-  log(`Flotilla is up: REST API at http://127.0.0.1:${gateway.http} (docs at /docs). Press Ctrl-C to stop.`, {
+  const server = `${https.scheme}://127.0.0.1:${gateway.http}`;
+  // Written before "Flotilla is up", so whoever waits for that line finds it.
+  const kubeconfig = https.scheme === 'https' ? writeAdminKubeconfig(stateDir, server, https.ca, env.FLOTILLA_ADMIN_TOKEN) : undefined;
+  log(`Flotilla is up: REST API at ${server} (docs at /docs). Press Ctrl-C to stop.`, {
     adminToken: secrets.FLOTILLA_ADMIN_TOKEN ? `FLOTILLA_ADMIN_TOKEN in ${file}` : 'FLOTILLA_ADMIN_TOKEN from your environment',
+    ...(https.ca ? { ca: https.ca } : {}),
   });
+  nextSteps(server, https.ca, kubeconfig, secrets.FLOTILLA_ADMIN_TOKEN ? file : undefined);
+}
+
+/** A path as the user can type it from where they ran npm start. */
+const shown = (path) => {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+};
+
+/** The commands for kubectl (over HTTPS: the kubeconfig start wrote) and the CLI. */
+function nextSteps(server, caFile, kubeconfig, secretsFile) {
+  if (kubeconfig) log(`kubectl: export KUBECONFIG=${shown(kubeconfig)}  (context flotilla, the admin token; then: kubectl get clusters)`);
+  else log('the gateway serves plain HTTP (FLOTILLA_GATEWAY_HTTP=true): no kubeconfig written, as kubectl sends a token only over HTTPS');
+  const ca = caFile ? ` --certificate-authority ${shown(caFile)}` : '';
+  const source = secretsFile ? `source ${shown(secretsFile)} && ` : '';
+  log(`flotilla CLI: ${source}npx flotilla login --server ${server} --token "$FLOTILLA_ADMIN_TOKEN"${ca}`);
 }
 
 main().catch((error) => fail(error instanceof Error ? error.message : String(error)));

@@ -5,6 +5,15 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
+// A reader that stops early (`flotilla get clusters | head`) closes the pipe: stop quietly, as
+// other command-line tools do, instead of dying on an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error && error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 const root = join(__dirname, '..', '..');
 const built = join(root, 'dist', 'cli', 'src', 'main.js');
 

@@ -4,12 +4,24 @@ import { join } from 'node:path';
 import { CliError, ExitCode } from './errors';
 import { readUserFile, writePrivateFile } from './files';
 
-/** What `flotilla login` stores: the server, a Flotilla token, and the CA that signs the gateway's certificate. */
+/** How an OIDC login is refreshed: the issuer, the client, the scopes and the refresh token. */
+export interface OidcLogin {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+  refreshToken?: string;
+}
+
+/**
+ * What `flotilla login` stores: the server, a token (a Flotilla token, or an OIDC ID token with
+ * `oidc` saying how to refresh it), and the CA that signs the gateway's certificate.
+ */
 export interface Login {
   server: string;
   token: string;
   /** PEM, when the gateway's certificate is signed by a private CA. */
   certificateAuthority?: string;
+  oidc?: OidcLogin;
 }
 
 const API_VERSION = 'cli.flotilla.io/v1alpha1';
@@ -24,7 +36,7 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
 export const configPath = (env: NodeJS.ProcessEnv = process.env) => join(configDir(env), 'config.json');
 
 const notLoggedIn = (path: string) =>
-  new CliError(ExitCode.Refused, `not logged in: ${path} does not exist`, ['run `flotilla login --server https://flotilla.example.com --token TOKEN` first']);
+  new CliError(ExitCode.Refused, `not logged in: ${path} does not exist`, ['run `flotilla login --server https://flotilla.example.com --token TOKEN` (or, with OIDC, `--oidc-issuer URL --oidc-client-id ID`) first']);
 
 /**
  * Reads the stored login. The file holds a token: it is refused when others may read or write it
@@ -64,8 +76,23 @@ export function readLogin(env: NodeJS.ProcessEnv = process.env): Login {
     throw new CliError(ExitCode.Refused, `${path} has no server or token`, ['run flotilla login again to rewrite it']);
   }
   const ca = typeof d.certificateAuthorityData === 'string' && d.certificateAuthorityData !== '' ? Buffer.from(d.certificateAuthorityData, 'base64').toString('utf8') : undefined;
-  return { server: d.server, token: d.token, ...(ca ? { certificateAuthority: ca } : {}) };
+  const oidc = oidcOf(d.oidc, path);
+  return { server: d.server, token: d.token, ...(ca ? { certificateAuthority: ca } : {}), ...(oidc ? { oidc } : {}) };
 }
+
+function oidcOf(value: unknown, path: string): OidcLogin | undefined {
+  if (value === undefined) return undefined;
+  const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const scopes = Array.isArray(o.scopes) ? o.scopes.filter((s): s is string => typeof s === 'string') : [];
+  if (typeof o.issuer !== 'string' || typeof o.clientId !== 'string' || o.issuer === '' || o.clientId === '') {
+    throw new CliError(ExitCode.Refused, `${path} has an OIDC login without its issuer or client id`, ['run flotilla login again to rewrite it']);
+  }
+  const refreshToken = typeof o.refreshToken === 'string' && o.refreshToken !== '' ? o.refreshToken : undefined;
+  return { issuer: o.issuer, clientId: o.clientId, scopes, ...(refreshToken ? { refreshToken } : {}) };
+}
+
+/** The lock `flotilla token` holds while it refreshes the login (next to the login file). */
+export const loginLockPath = (env: NodeJS.ProcessEnv = process.env) => `${configPath(env)}.lock`;
 
 /** Stores a login: the folder 0700, the file 0600 (written atomically). Returns the file's path. */
 export function writeLogin(login: Login, env: NodeJS.ProcessEnv = process.env): string {
@@ -83,6 +110,7 @@ export function writeLogin(login: Login, env: NodeJS.ProcessEnv = process.env): 
     server: login.server,
     token: login.token,
     ...(login.certificateAuthority ? { certificateAuthorityData: Buffer.from(login.certificateAuthority, 'utf8').toString('base64') } : {}),
+    ...(login.oidc ? { oidc: login.oidc } : {}),
   };
   writePrivateFile(path, `${JSON.stringify(doc, null, 2)}\n`);
   chmodSync(path, 0o600);

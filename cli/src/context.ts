@@ -2,6 +2,7 @@ import { Option } from 'commander';
 import { readLogin } from './config';
 import { CliError, ExitCode } from './errors';
 import { Api } from './http';
+import { freshLogin } from './oidc/refresh';
 import { render, type Format, type Io } from './output';
 
 /** What every command gets: where to write, and the environment (XDG_CONFIG_HOME, NO_COLOR). */
@@ -10,8 +11,11 @@ export interface Ctx {
   env: NodeJS.ProcessEnv;
 }
 
-/** The API with the stored login (exit 2 with the fix when there is none). */
-export const apiFor = (ctx: Ctx, timeoutMs?: number) => new Api(readLogin(ctx.env), timeoutMs);
+/** The API with the stored login (exit 2 with the fix when there is none); an OIDC login is refreshed when due. */
+export function apiFor(ctx: Ctx, timeoutMs?: number): Api {
+  const login = readLogin(ctx.env);
+  return new Api(login, timeoutMs, login.oidc ? () => freshLogin(ctx.env, login) : undefined);
+}
 
 /** -o json|yaml, the machine-readable output every command offers. */
 export const outputOption = (extra: string[] = []) =>

@@ -48,12 +48,21 @@ export function networkError(server: string, error: unknown): CliError {
 /** Flotilla's REST API with the stored login: bounded in size and time, errors as CliErrors. */
 export class Api {
   constructor(
-    readonly login: Login,
+    public login: Login,
     private readonly timeoutMs = 30_000,
+    /** Called once, before the first request: refreshes an OIDC login that is about to expire. */
+    private freshen?: () => Promise<Login>,
   ) {}
+
+  private async ready(): Promise<void> {
+    const freshen = this.freshen;
+    this.freshen = undefined;
+    if (freshen) this.login = await freshen();
+  }
 
   /** One request; the answer is read whole (at most 16 MiB) within the timeout. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<Answer> {
+    await this.ready();
     const res = await this.open(method, path, options, this.timeoutMs);
     const text = await readBounded(res, this.login.server, this.timeoutMs);
     const answer = { status: res.statusCode ?? 0, headers: res.headers, text };
@@ -75,6 +84,7 @@ export class Api {
    * (done), the server ends the stream (returns false), or no byte arrives for idleMs.
    */
   async events(path: string, onEvent: (type: string, data: unknown) => boolean, idleMs: number): Promise<boolean> {
+    await this.ready();
     const res = await this.open('GET', path, { accept: 'text/event-stream' }, this.timeoutMs);
     if ((res.statusCode ?? 0) >= 400) throw errorOf({ status: res.statusCode ?? 0, headers: res.headers, text: await readBounded(res, this.login.server, this.timeoutMs) });
     return new Promise<boolean>((resolve, reject) => {

@@ -30,7 +30,7 @@ export function program(ctx: Ctx): Command {
     .showHelpAfterError('(flotilla <command> --help shows how to use it)')
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) })
     .exitOverride()
-    .addHelpText('after', `\nStart with \`flotilla login --server URL --token TOKEN\`. OIDC login is not built yet.\n${EXIT_CODES}`);
+    .addHelpText('after', `\nStart with \`flotilla login --server URL --token TOKEN\` (or --oidc-issuer URL --oidc-client-id ID).\n${EXIT_CODES}`);
   for (const make of [loginCommand, tokenCommand, importCommand, getCommand, kubeconfigCommand, rotateCommand, removeCommand]) root.addCommand(make(ctx));
   // addCommand does not pass the root's settings on: every command exits through main().
   const inherit = (c: Command) => {

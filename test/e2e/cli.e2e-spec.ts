@@ -134,7 +134,7 @@ describe('the flotilla CLI against a running platform (issue 16)', () => {
     for (const c of ['login', 'token', 'import', 'get', 'kubeconfig', 'rotate', 'remove']) expect(help.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(help.stdout).toMatch(/4 {2}unreachable/);
     expect((await flotilla(['import', '--help'])).stdout).toMatch(/--agent .*not built\s+yet/);
-    expect((await flotilla(['login', '--help'])).stdout).toMatch(/OIDC login .* is not built yet/);
+    expect((await flotilla(['login', '--help'])).stdout).toMatch(/--oidc-issuer <url>/);
     const npx = execFileSync('npx', ['--no-install', 'flotilla', '--version'], { cwd: WORKSPACE_ROOT, encoding: 'utf8', env: { ...process.env, npm_config_offline: 'true' } });
     expect(npx.trim()).toBe((JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'package.json'), 'utf8')) as Json).version);
     const usage = await flotilla(['get', 'clusters', '-o', 'xml']);

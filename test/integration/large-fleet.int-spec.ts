@@ -133,8 +133,8 @@ describe('a 12,000-cluster fleet: bounded lists and streams', () => {
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toBe('1');
       const status = (await refused.json()) as Record<string, unknown>;
-      expect(status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'TooManyRequests', code: 429 });
-      expect(status.message).toMatch(/FLOTILLA_MAX_WATCHES_PER_CALLER/);
+      expect(status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'TooManyRequests', code: 429, details: { retryAfterSeconds: 1 } });
+      expect(status.message).toMatch(/^Too many requests, please try again later\. .*FLOTILLA_MAX_WATCHES_PER_CALLER/);
       expect((await open(`${PATH}/${name(8)}/jobs?watch=true`)).status).toBe(429);
 
       // No event and no bookmark for IDLE_SECONDS: each stream ends by itself, and its slot is free again.

@@ -1,10 +1,10 @@
 import { readSync } from 'node:fs';
 import { Command } from 'commander';
 import { writeLogin, type Login } from '../config';
-import { outputOption, printAs, type Ctx } from '../context';
+import { outputOption, printAs, timeoutOption, type Ctx } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { readUserFile } from '../files';
-import { Api } from '../http';
+import { DEFAULT_OIDC_SCOPES, mayListClusters, oidcLogin, type OidcLoginOptions } from './login-oidc';
 
 const MAX_TOKEN_BYTES = 64 * 1024;
 
@@ -40,26 +40,44 @@ function serverUrl(value: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+/** Stores a Flotilla token once the server has taken it (a SelfSubjectAccessReview). */
+async function tokenLogin(ctx: Ctx, base: Pick<Login, 'server' | 'certificateAuthority'>, token: string, output: string | undefined): Promise<void> {
+  if (token === '' || /\s/.test(token)) throw new CliError(ExitCode.Usage, '--token: a token is one word without spaces');
+  const login: Login = { ...base, token };
+  const canList = await mayListClusters(login);
+  const path = writeLogin(login, ctx.env);
+  if (printAs(ctx, output, { server: login.server, configPath: path, canListClusters: canList })) return;
+  ctx.io.out(`Logged in to ${login.server} (token accepted; you ${canList ? 'may' : 'may not'} list clusters). Saved in ${path}.\n`);
+}
+
 export function loginCommand(ctx: Ctx): Command {
   return new Command('login')
-    .description('store the server and your token (~/.config/flotilla, mode 0600)')
+    .description('store the server and your token, or log in through OIDC (~/.config/flotilla, mode 0600)')
     .requiredOption('--server <url>', 'the gateway, e.g. https://flotilla.example.com')
     .option('--token <token>', 'a Flotilla token (POST /apis/iam.flotilla.io/v1alpha1/tokens); "-" reads it from stdin')
     .option('--certificate-authority <file>', 'PEM of the CA that signed the gateway\'s certificate (a private CA)')
+    .option('--oidc', 'log in through OIDC (the device flow; implied by --oidc-issuer)')
+    .option('--oidc-issuer <url>', 'the OIDC issuer the gateway trusts (its FLOTILLA_OIDC_ISSUER_URL)')
+    .option('--oidc-client-id <id>', 'the public client allowed the device flow (the gateway\'s FLOTILLA_OIDC_AUDIENCE)')
+    .option('--oidc-scopes <scopes>', 'scopes to ask for, comma separated (openid is required; offline_access gives a refresh token)', DEFAULT_OIDC_SCOPES)
+    .addOption(timeoutOption('10m'))
     .addOption(outputOption())
     .addHelpText(
       'after',
-      '\nOIDC login (the device or browser flow) is not built yet: log in with a Flotilla token.\n\nExample:\n  printf %s "$TOKEN" | flotilla login --server https://flotilla.example.com --token - --certificate-authority ca.crt',
+      '\nWith a Flotilla token:\n  printf %s "$TOKEN" | flotilla login --server https://flotilla.example.com --token - --certificate-authority ca.crt\n' +
+        '\nWith OIDC (the device flow: open the URL shown, enter the code, sign in; --timeout bounds the wait):\n' +
+        '  flotilla login --server https://flotilla.example.com --oidc-issuer https://login.example.com --oidc-client-id flotilla-cli \\\n    --oidc-scopes openid,offline_access,email,groups\n' +
+        '`flotilla token` then refreshes the ID token when it expires within 60 s.',
     )
-    .action(async (opts: { server: string; token?: string; certificateAuthority?: string; output?: string }) => {
+    .action(async (opts: { server: string; token?: string; certificateAuthority?: string; output?: string; oidc?: boolean } & Omit<OidcLoginOptions, 'output'>) => {
       const server = serverUrl(opts.server);
-      if (opts.token === undefined || opts.token === '') {
-        throw new CliError(ExitCode.Usage, 'login needs --token: OIDC login (device or browser flow) is not built yet', [
-          'create a token (POST /apis/iam.flotilla.io/v1alpha1/tokens) and pass it with --token - on stdin',
+      const useOidc = opts.oidc === true || opts.oidcIssuer !== undefined || opts.oidcClientId !== undefined;
+      if (useOidc && opts.token !== undefined) throw new CliError(ExitCode.Usage, 'give either --token or the --oidc options, not both');
+      if (!useOidc && (opts.token === undefined || opts.token === '')) {
+        throw new CliError(ExitCode.Usage, 'login needs --token, or --oidc-issuer and --oidc-client-id', [
+          'create a token (POST /apis/iam.flotilla.io/v1alpha1/tokens) and pass it with --token - on stdin, or log in through your identity provider with --oidc-issuer URL --oidc-client-id ID',
         ]);
       }
-      const token = opts.token === '-' ? tokenFromStdin() : opts.token;
-      if (token === '' || /\s/.test(token)) throw new CliError(ExitCode.Usage, '--token: a token is one word without spaces');
       let certificateAuthority: string | undefined;
       if (opts.certificateAuthority) {
         certificateAuthority = readUserFile(opts.certificateAuthority, 'the certificate authority', 1024 * 1024);
@@ -67,15 +85,9 @@ export function loginCommand(ctx: Ctx): Command {
           throw new CliError(ExitCode.Refused, `--certificate-authority: ${opts.certificateAuthority} holds no PEM certificate`, ['name the CA certificate file (-----BEGIN CERTIFICATE-----)']);
         }
       }
-      const login: Login = { server, token, ...(certificateAuthority ? { certificateAuthority } : {}) };
-      // Proves the server answers and takes the token before anything is stored.
-      const review = await new Api(login, 15_000).json<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: 'cluster.kubesphere.io', resource: 'clusters', verb: 'list' } } },
-      });
-      const path = writeLogin(login, ctx.env);
-      const canList = review.status?.allowed === true;
-      if (printAs(ctx, opts.output, { server, configPath: path, canListClusters: canList })) return;
-      ctx.io.out(`Logged in to ${server} (token accepted; you ${canList ? 'may' : 'may not'} list clusters). Saved in ${path}.\n`);
+      const base = { server, ...(certificateAuthority ? { certificateAuthority } : {}) };
+      if (useOidc) await oidcLogin(ctx, base, opts);
+      else await tokenLogin(ctx, base, opts.token === '-' ? tokenFromStdin() : opts.token!, opts.output);
       if (server.startsWith('http:')) ctx.io.err('note: kubectl sends tokens only over https: kubeconfigs from `flotilla kubeconfig` need an https server\n');
     });
 }

@@ -170,7 +170,9 @@ export class ClusterFollower {
     // The first resume after a clean end is immediate; failures back off.
     const base = this.options.backoffBaseMs ?? 100;
     const max = this.options.backoffMaxMs ?? 5000;
-    const delay = error === undefined && this.failures === 1 ? 0 : Math.min(max, base * 2 ** Math.min(this.failures, 16));
+    const backoff = error === undefined && this.failures === 1 ? 0 : Math.min(max, base * 2 ** Math.min(this.failures, 16));
+    // A registry that asks for a wait (TooManyRequests, Retry-After) gets at least that.
+    const delay = Math.max(backoff, error instanceof FlotillaError && error.reason === ErrorReason.TooManyRequests ? FlotillaError.retryAfterMs(error, 0) : 0);
     this.timer = setTimeout(() => (relist || !this.resourceVersion ? void this.relist() : this.watch()), delay);
     this.timer.unref();
   }

@@ -1,3 +1,4 @@
+import { Observable, Subscriber } from 'rxjs';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
 import { eventually } from '@flotilla/testing';
 import { ObjectFollower, type ObjectFollowerOptions, type ObjectListing } from './object-follower';
@@ -166,5 +167,134 @@ describe('ObjectFollower', () => {
     follower.sync(['users']);
     follower.wake();
     expect(store.calls).toEqual([]);
+  });
+});
+
+/** The stand-in with WatchObjectChanges: each write is pushed to the open streams of its resource. */
+class PushingStore extends StandInStore {
+  streams = new Set<{ position: bigint; resources: string[]; out: Subscriber<ObjectChangePage> }>();
+  unimplemented = false;
+
+  watchChanges(since: string, options: { resources?: string[] } = {}): Observable<ObjectChangePage> {
+    return new Observable<ObjectChangePage>((out) => {
+      this.calls.push(`watch ${BigInt(since) - BASE} ${options.resources?.join('+')}`);
+      if (this.unimplemented) return out.error(new FlotillaError(ErrorReason.MethodNotAllowed, 'the registry does not serve WatchObjectChanges'));
+      if (BigInt(since) < this.oldest) return out.error(new FlotillaError(ErrorReason.Gone, 'too old resource version'));
+      const stream = { position: BigInt(since), resources: options.resources ?? [], out };
+      this.streams.add(stream);
+      this.push(stream);
+      return () => this.streams.delete(stream);
+    });
+  }
+
+  override put(resource: string, name: string, deleted = false): void {
+    super.put(resource, name, deleted);
+    for (const s of this.streams) this.push(s);
+  }
+
+  /** Every open stream ends with this error (a registry restart, say). */
+  break(): void {
+    for (const s of [...this.streams]) {
+      this.streams.delete(s);
+      s.out.error(new FlotillaError(ErrorReason.ServiceUnavailable, 'the registry service is unavailable'));
+    }
+  }
+
+  private push(s: { position: bigint; resources: string[]; out: Subscriber<ObjectChangePage> }): void {
+    const changes = this.log.filter((c) => BigInt(c.revision) > s.position && s.resources.includes(c.object.resource));
+    s.position = this.revision;
+    s.out.next({ changes, revision: String(this.revision) });
+  }
+}
+
+describe('ObjectFollower over a store that pushes (WatchObjectChanges)', () => {
+  let store: PushingStore;
+  let events: string[];
+  let errors: string[];
+  let follower: ObjectFollower;
+
+  beforeEach(() => {
+    store = new PushingStore();
+    events = [];
+    errors = [];
+    follower = new ObjectFollower(store, {
+      // Polling is the fallback only: a minute away, so anything seen in time was pushed.
+      pollMs: 60_000,
+      reconnectMs: 10,
+      onSync: (listings) => events.push(`SYNC ${[...listings].map(([r, l]) => `${r}:${l.items.map((i) => i.name).join(',')}@${short(l.revision)}`).join(' ')}`),
+      onChanges: (changes) => changes.forEach((c) => events.push(`${c.type} ${c.object.resource}/${c.object.name}@${short(c.revision)}`)),
+      onGone: () => events.push('GONE'),
+      onError: (error, failures) => errors.push(`${(error as Error).message} #${failures}`),
+    });
+  });
+  afterEach(() => follower.stop());
+
+  it('lists, then follows the pushed changes from the listing, never polling', async () => {
+    store.put('users', 'a');
+    follower.sync(['users']);
+    await eventually(() => expect(events).toEqual(['SYNC users:a@1']));
+    store.put('users', 'b');
+    store.put('other', 'x');
+    store.put('users', 'a', true);
+    await eventually(() => expect(events.slice(1)).toEqual(['ADDED users/b@2', 'DELETED users/a@4']));
+    await eventually(() => expect(follower.revision).toBe(rv(4)));
+    expect(follower.pushed).toBe(true);
+    expect(store.calls.filter((c) => c.startsWith('changes'))).toEqual([]);
+    expect(store.calls).toEqual(['list users', 'watch 1 users']);
+    // wake (a writer waiting) does not poll while the stream is open.
+    follower.wake();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it('opens the stream again from the last revision when it fails, missing nothing', async () => {
+    follower.sync(['users']);
+    await eventually(() => expect(events).toEqual(['SYNC users:@0']));
+    store.put('users', 'a');
+    await eventually(() => expect(follower.revision).toBe(rv(1)));
+    store.failures = 0;
+    store.break();
+    store.put('users', 'b'); // committed while no stream is open
+    await eventually(() => expect(events.slice(1)).toEqual(['ADDED users/a@1', 'ADDED users/b@2']));
+    expect(store.calls).toEqual(['list users', 'watch 0 users', 'watch 1 users']);
+    expect(errors).toEqual(['the registry service is unavailable #1']);
+  });
+
+  it('opens the stream again with a resource synced later, after listing it', async () => {
+    follower.sync(['users']);
+    await eventually(() => expect(events).toEqual(['SYNC users:@0']));
+    store.put('tokens', 't');
+    await eventually(() => expect(follower.revision).toBe(rv(1)));
+    follower.sync(['tokens']);
+    await eventually(() => expect(events).toEqual(['SYNC users:@0', 'SYNC tokens:t@1']));
+    store.put('tokens', 't');
+    await eventually(() => expect(events.slice(2)).toEqual(['MODIFIED tokens/t@2']));
+    expect(store.calls.slice(2)).toEqual(['list tokens', 'watch 1 users+tokens']);
+  });
+
+  it('lists again after a Gone from the stream', async () => {
+    follower.sync(['users']);
+    await eventually(() => expect(events).toEqual(['SYNC users:@0']));
+    store.put('users', 'a');
+    await eventually(() => expect(follower.revision).toBe(rv(1)));
+    store.break();
+    store.put('users', 'b');
+    store.put('users', 'c');
+    store.oldest = BASE + 2n; // the log no longer reaches back to the cursor
+    await eventually(() => expect(events.slice(1)).toEqual(['ADDED users/a@1', 'GONE', 'SYNC users:a,b,c@3']));
+    store.put('users', 'd');
+    await eventually(() => expect(events.slice(4)).toEqual(['ADDED users/d@4']));
+  });
+
+  it('polls instead when the registry does not serve the stream', async () => {
+    store.unimplemented = true;
+    const polling = new ObjectFollower(store, { pollMs: 20, onSync: () => events.push('SYNC'), onChanges: (changes) => changes.forEach((c) => events.push(c.object.name)) });
+    polling.sync(['users']);
+    await eventually(() => expect(events).toEqual(['SYNC']));
+    store.put('users', 'a');
+    await eventually(() => expect(events).toEqual(['SYNC', 'a']));
+    expect(polling.pushed).toBe(false);
+    expect(store.calls.filter((c) => c.startsWith('watch'))).toEqual(['watch 0 users']);
+    await polling.stop();
   });
 });

@@ -1,5 +1,12 @@
+import type { Observable, Subscription } from 'rxjs';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
-import type { ObjectChange, ObjectStore, StoredObject } from './object-store';
+import type { ObjectChange, ObjectChangePage, ObjectStore, StoredObject } from './object-store';
+
+/** A store that pushes its changes (ObjectsClient.watchChanges over WatchObjectChanges, ADR 0036). */
+export interface ObjectChangeStream {
+  /** Pages after `since` as they commit (an empty one moves the revision on); MethodNotAllowed when not served. */
+  watchChanges(since: string, options?: { resources?: string[] }): Observable<ObjectChangePage>;
+}
 
 /** One resource listed in full, consistent with `revision` (a decimal string: compare as BigInt). */
 export interface ObjectListing {
@@ -23,8 +30,15 @@ export interface ObjectFollowerOptions {
   onGone?(error: unknown): void;
   /** A failed list or poll (retried with backoff; `failures` in a row), or a throwing handler. */
   onError?(error: unknown, failures: number): void;
-  /** The interval between polls when nothing is waiting. */
+  /** The interval between polls when nothing is waiting; used only when the store does not push (see `stream`). */
   pollMs: number;
+  /**
+   * Follow the store's push stream when it has one (default true): changes arrive as they commit,
+   * and polling is the fallback for a registry that does not serve the stream.
+   */
+  stream?: boolean;
+  /** The first wait before opening the stream again after it failed (default 100 ms; doubles up to maxBackoffMs). */
+  reconnectMs?: number;
   /** Objects per list page (default 500) and changes per poll (default 1000; a full page is followed at once by the next). */
   listPageSize?: number;
   changesPageSize?: number;
@@ -33,14 +47,18 @@ export interface ObjectFollowerOptions {
 }
 
 /**
- * Follows resources of the registry's object store (ADR 0031): each resource listed (paged), then
- * ObjectStore.changes polled from the oldest listing's revision. A Gone (410: the log no longer
+ * Follows resources of the registry's object store (ADR 0031, 0036): each resource listed (paged),
+ * then the changes from the oldest listing's revision, pushed by the store's stream
+ * (WatchObjectChanges) when it has one, else ObjectStore.changes polled. A stream that ends or
+ * fails is opened again from the last revision (backoff while it keeps failing); a registry
+ * that does not serve it (MethodNotAllowed) is polled instead. A Gone (410: the log no longer
  * reaches back) lists every followed resource again. Revisions are opaque decimal strings,
  * compared as BigInt only.
  *
- * Everything runs in one sequential tick (list what is pending, then poll until a page is not
- * full), so a listing is always delivered before the changes after it, without locks. The set of
- * followed resources may grow (`sync`) and shrink (`drop`) while running; `wake` polls now.
+ * Listing runs in one sequential tick with the stream closed (list what is pending, then open
+ * the stream, or poll until a page is not full), so a listing is always delivered before the
+ * changes after it, without locks. The set of followed resources may grow (`sync`) and shrink
+ * (`drop`) while running; `wake` polls now (a no-op while the stream is open: it pushes).
  */
 export class ObjectFollower {
   private readonly followed = new Set<string>();
@@ -54,11 +72,24 @@ export class ObjectFollower {
   private failures = 0;
   /** Gones in a row with no successful poll between: the second one waits like a failure. */
   private gones = 0;
+  /** Push mode: the store has a stream and serves it. */
+  private streaming: boolean;
+  private stream?: Subscription;
+  private streamToken?: object;
+  /** The open stream delivered something (a clean end is then opened again at once). */
+  private streamed = false;
 
   constructor(
-    private readonly store: Pick<ObjectStore, 'list' | 'changes'>,
+    private readonly store: Pick<ObjectStore, 'list' | 'changes'> & Partial<ObjectChangeStream>,
     private readonly options: ObjectFollowerOptions,
-  ) {}
+  ) {
+    this.streaming = options.stream !== false && typeof store.watchChanges === 'function';
+  }
+
+  /** True while changes are pushed (false: polled, the fallback). */
+  get pushed(): boolean {
+    return this.streaming;
+  }
 
   /** The revision every followed change is delivered up to; undefined before the first listing (or with nothing followed). */
   get revision(): string | undefined {
@@ -81,7 +112,12 @@ export class ObjectFollower {
       this.followed.delete(r);
       this.pending.delete(r);
     }
-    if (this.followed.size > 0) return;
+    // The stream follows a fixed set: open it again without what was dropped.
+    this.closeStream();
+    if (this.followed.size > 0) {
+      this.wake();
+      return;
+    }
     this.cursor = undefined;
     clearTimeout(this.timer);
   }
@@ -98,7 +134,8 @@ export class ObjectFollower {
       this.running = undefined;
       const again = this.wakeAgain;
       this.wakeAgain = false;
-      this.schedule(again ? 0 : this.delay());
+      // An open stream needs no timer: it pushes, and its end opens it again.
+      if (again || !this.streaming || !this.stream) this.schedule(again ? 0 : this.delay());
     });
   }
 
@@ -106,6 +143,7 @@ export class ObjectFollower {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.closeStream();
     await this.running;
   }
 
@@ -116,34 +154,110 @@ export class ObjectFollower {
     this.timer.unref();
   }
 
-  /** The poll interval, backing off while the store fails (or answers Gone again right after a listing). */
+  /**
+   * The poll interval, backing off while the store fails (or answers Gone again right after a
+   * listing); in push mode, the wait before opening the stream again (none after a clean end).
+   */
   private delay(): number {
-    const { pollMs } = this.options;
-    if (this.failures === 0) return pollMs;
-    return Math.min(this.options.maxBackoffMs ?? 10_000, Math.max(pollMs, 100) * 2 ** Math.min(this.failures, 16));
+    const base = this.streaming ? (this.options.reconnectMs ?? 100) : this.options.pollMs;
+    if (this.failures === 0) return this.streaming ? 0 : base;
+    return Math.min(this.options.maxBackoffMs ?? 10_000, Math.max(base, this.streaming ? 1 : 100) * 2 ** Math.min(this.failures, 16));
   }
 
   private async tick(): Promise<void> {
     if (this.followed.size === 0) return;
     try {
+      if (this.streaming) {
+        if (this.pending.size > 0) {
+          // The listing and the changes after it stay in order: nothing is pushed while listing.
+          this.closeStream();
+          await this.listPending();
+        }
+        this.openStream();
+        return;
+      }
       await this.listPending();
       let full = true;
       while (full && !this.stopped) full = await this.pollOnce();
       this.failures = 0;
       this.gones = 0;
     } catch (error) {
-      if (error instanceof FlotillaError && error.reason === ErrorReason.Gone) {
-        this.cursor = undefined;
-        for (const r of this.followed) this.pending.add(r);
-        this.gones++;
-        if (this.gones > 1) this.failures++;
-        else this.wakeAgain = true;
-        this.call(() => this.options.onGone?.(error));
-        return;
-      }
-      this.failures++;
-      this.call(() => this.options.onError?.(error, this.failures), false);
+      this.failed(error);
     }
+  }
+
+  /** A Gone lists everything again (at once the first time); anything else is counted and retried with backoff. */
+  private failed(error: unknown): void {
+    if (error instanceof FlotillaError && error.reason === ErrorReason.Gone) {
+      this.cursor = undefined;
+      for (const r of this.followed) this.pending.add(r);
+      this.gones++;
+      if (this.gones > 1) this.failures++;
+      else this.wakeAgain = true;
+      this.call(() => this.options.onGone?.(error));
+      return;
+    }
+    this.failures++;
+    this.call(() => this.options.onError?.(error, this.failures), false);
+  }
+
+  /** Opens the stream from the cursor, for every followed resource already listed; no-op when open. */
+  private openStream(): void {
+    if (this.stream || this.stopped || !this.store.watchChanges) return;
+    const resources = [...this.followed].filter((r) => !this.pending.has(r));
+    if (this.cursor === undefined || resources.length === 0) return;
+    this.streamed = false;
+    // The token tells this stream's end from that of one closed before it.
+    const token = {};
+    this.streamToken = token;
+    const stream = this.store.watchChanges(this.cursor.toString(), { resources }).subscribe({
+      next: (page) => this.onPushed(page),
+      error: (error: unknown) => this.streamEnded(token, error),
+      complete: () => this.streamEnded(token),
+    });
+    // An error raised while subscribing ended it already.
+    if (this.streamToken === token) this.stream = stream;
+  }
+
+  private closeStream(): void {
+    const stream = this.stream;
+    this.stream = undefined;
+    this.streamToken = undefined;
+    stream?.unsubscribe();
+  }
+
+  private onPushed(page: ObjectChangePage): void {
+    if (this.stopped || this.cursor === undefined) return;
+    this.streamed = true;
+    this.failures = 0;
+    this.gones = 0;
+    const reached = BigInt(page.revision);
+    if (reached <= this.cursor && page.changes.length === 0) return;
+    if (reached > this.cursor) this.cursor = reached;
+    const revision = this.cursor.toString();
+    this.call(() => this.options.onChanges(page.changes, revision));
+  }
+
+  /** The stream ended: open it again from the cursor (at once after a clean end that delivered, else with backoff). */
+  private streamEnded(token: object, error?: unknown): void {
+    if (this.streamToken !== token) return;
+    this.stream = undefined;
+    this.streamToken = undefined;
+    if (this.stopped) return;
+    if (error instanceof FlotillaError && error.reason === ErrorReason.MethodNotAllowed) {
+      // A registry from before the stream: poll it, now and from then on.
+      this.streaming = false;
+      this.wakeAgain = true;
+      this.call(() => this.options.onError?.(error, 0), false);
+    } else if (error !== undefined) {
+      this.failed(error);
+    } else if (!this.streamed) {
+      this.failures++;
+    }
+    // A tick in flight schedules what follows when it ends.
+    if (this.running) return;
+    this.schedule(this.wakeAgain ? 0 : this.delay());
+    this.wakeAgain = false;
   }
 
   /** Lists every pending resource and delivers them; on a failure they stay pending. */

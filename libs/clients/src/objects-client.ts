@@ -1,5 +1,6 @@
+import { Observable } from 'rxjs';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
-import { objectsV1 } from '@flotilla/contracts';
+import { fromGrpcError, objectsV1 } from '@flotilla/contracts';
 import { ParseLimitError, parseJsonBounded } from '@flotilla/parsing';
 import { GrpcServiceClient } from './grpc-client';
 import type { ObjectChange, ObjectChangePage, ObjectListPage, ObjectStore, StoredObject } from './object-store';
@@ -9,6 +10,9 @@ export const MAX_OBJECT_JSON_BYTES = 1024 * 1024;
 /** An object as the registry answers it: the caller's object plus the metadata the registry set. */
 const MAX_ANSWER_JSON_BYTES = 2 * 1024 * 1024;
 const CHANGE_TYPES: readonly string[] = ['ADDED', 'MODIFIED', 'DELETED'];
+const REVISION = /^[0-9]{1,19}$/;
+/** grpc-js status UNIMPLEMENTED: a registry from before WatchObjectChanges. */
+const GRPC_UNIMPLEMENTED = 12;
 
 /** Encodes an object to send; over the limit is Invalid naming `object`, as the registry would answer. */
 export function objectJson(object: unknown, field = 'object', maxBytes = MAX_OBJECT_JSON_BYTES): string {
@@ -30,6 +34,14 @@ export function answerJson(text: string | undefined, what: string): Record<strin
     if (!(error instanceof ParseLimitError)) throw error;
   }
   throw new FlotillaError(ErrorReason.InternalError, `the registry service answered ${what} that is not a JSON object`);
+}
+
+function changesFromProto(out: objectsV1.ObjectChangeList): ObjectChangePage {
+  const changes = (out.changes ?? []).map((c): ObjectChange => {
+    if (!CHANGE_TYPES.includes(c.type ?? '')) throw new FlotillaError(ErrorReason.InternalError, `the registry service answered a change of unknown type "${String(c.type).slice(0, 20)}"`);
+    return { type: c.type as ObjectChange['type'], revision: c.revision ?? '', object: fromProto(c.object) };
+  });
+  return { changes, revision: out.revision ?? '' };
 }
 
 function fromProto(m: objectsV1.StoredObject | undefined): StoredObject {
@@ -84,12 +96,36 @@ export class ObjectsClient implements ObjectStore {
   }
 
   async changes(since: string, options: { resources?: string[]; limit?: number } = {}): Promise<ObjectChangePage> {
-    const out = await this.grpc.unary(this.grpc.service.listObjectChanges, { since, resources: options.resources ?? [], limit: options.limit ?? 0 });
-    const changes = (out.changes ?? []).map((c): ObjectChange => {
-      if (!CHANGE_TYPES.includes(c.type ?? '')) throw new FlotillaError(ErrorReason.InternalError, `the registry service answered a change of unknown type "${String(c.type).slice(0, 20)}"`);
-      return { type: c.type as ObjectChange['type'], revision: c.revision ?? '', object: fromProto(c.object) };
+    return changesFromProto(await this.grpc.unary(this.grpc.service.listObjectChanges, { since, resources: options.resources ?? [], limit: options.limit ?? 0 }));
+  }
+
+  /**
+   * The changes after `since` pushed as they commit (WatchObjectChanges, ADR 0036): pages in
+   * revision order, an empty one being a bookmark. Unsubscribing cancels the stream. Errors are
+   * domain errors: Gone (list again), ServiceUnavailable/TooManyRequests (resume from the last
+   * revision later), and MethodNotAllowed when the registry does not serve the method (poll).
+   */
+  watchChanges(since: string, options: { resources?: string[] } = {}): Observable<ObjectChangePage> {
+    return new Observable<ObjectChangePage>((subscriber) => {
+      const sub = this.grpc.service.watchObjectChanges({ since, resources: options.resources ?? [] }, this.grpc.metadata()).subscribe({
+        next: (message) => {
+          try {
+            const page = changesFromProto(message);
+            if (!REVISION.test(page.revision)) throw new FlotillaError(ErrorReason.InternalError, 'the registry service answered a change batch without a revision');
+            subscriber.next(page);
+          } catch (error) {
+            subscriber.error(error);
+          }
+        },
+        error: (error: unknown) => {
+          const mapped = fromGrpcError(error, 'registry');
+          const unimplemented = (error as { code?: number } | undefined)?.code === GRPC_UNIMPLEMENTED && mapped.reason === ErrorReason.InternalError;
+          subscriber.error(unimplemented ? new FlotillaError(ErrorReason.MethodNotAllowed, 'the registry does not serve WatchObjectChanges (older than ADR 0036): poll ListObjectChanges') : mapped);
+        },
+        complete: () => subscriber.complete(),
+      });
+      return () => sub.unsubscribe();
     });
-    return { changes, revision: out.revision ?? '' };
   }
 
   async unseal(resource: string, name: string, namespace?: string): Promise<StoredObject> {

@@ -16,6 +16,8 @@ const codeForReason: Record<ErrorReason, GrpcStatus> = {
   [ErrorReason.RequestEntityTooLarge]: GrpcStatus.RESOURCE_EXHAUSTED,
   [ErrorReason.UnsupportedMediaType]: GrpcStatus.INVALID_ARGUMENT,
   [ErrorReason.MethodNotAllowed]: GrpcStatus.UNIMPLEMENTED,
+  // Shares RESOURCE_EXHAUSTED with RequestEntityTooLarge; the error trailer tells them apart.
+  [ErrorReason.TooManyRequests]: GrpcStatus.RESOURCE_EXHAUSTED,
   [ErrorReason.ServiceUnavailable]: GrpcStatus.UNAVAILABLE,
   [ErrorReason.Timeout]: GrpcStatus.DEADLINE_EXCEEDED,
   [ErrorReason.InternalError]: GrpcStatus.INTERNAL,
@@ -49,6 +51,8 @@ const reasonForCode: Partial<Record<GrpcStatus, ErrorReason>> = {
   [GrpcStatus.UNAUTHENTICATED]: ErrorReason.Unauthorized,
   [GrpcStatus.PERMISSION_DENIED]: ErrorReason.Forbidden,
   [GrpcStatus.OUT_OF_RANGE]: ErrorReason.Gone,
+  // Without a trailer RESOURCE_EXHAUSTED comes from grpc-js itself, almost always a message over the size limit.
+  // Flotilla's own TooManyRequests always carries the trailer.
   [GrpcStatus.RESOURCE_EXHAUSTED]: ErrorReason.RequestEntityTooLarge,
   [GrpcStatus.UNAVAILABLE]: ErrorReason.ServiceUnavailable,
   [GrpcStatus.DEADLINE_EXCEEDED]: ErrorReason.Timeout,

@@ -168,3 +168,20 @@ export type { PlacementCluster, PlacementLike } from './federation/placement';
 export { divideReplicas, validateReplicaSchedulingPreference } from './federation/replicas';
 export { summariseWorkload } from './federation/workload-status';
 export type { WorkloadSummary } from './federation/workload-status';
+export {
+  NAME_COLUMN,
+  TABLE_AGE_DESCRIPTION,
+  TABLE_NAME_DESCRIPTION,
+  ageColumn,
+  ageOf,
+  columnDefinitions,
+  humanDuration,
+  partialObjectMetadata,
+  tableColumn,
+  tableMetadataOf,
+  tableRow,
+  toTable,
+} from './tables/table';
+export type { IncludeObject, Table, TableCell, TableColumn, TableColumnDefinition, TableObject, TableRow, ToTableOptions } from './tables/table';
+export { NOT_ACCEPTABLE_MESSAGE, negotiateTable, parseIncludeObject } from './tables/negotiate';
+export type { TableNegotiation } from './tables/negotiate';

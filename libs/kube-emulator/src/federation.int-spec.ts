@@ -5,10 +5,10 @@
  * before their CRD (404 as kube-apiserver answers it), namespaces that do not exist, and the
  * metadata-only list and watch of managed objects by label existence.
  */
+import { type JsonObject, type JsonValue } from '@flotilla/apply';
 import { eventually } from '@flotilla/testing';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { rawRequest, type RawResponse } from './testing/http-client';
-import type { JsonObject, JsonValue } from './model/json';
 
 const APPLY = 'application/apply-patch+yaml';
 const FED = 'fieldManager=flotilla-federation&force=true';

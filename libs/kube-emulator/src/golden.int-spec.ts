@@ -2,11 +2,11 @@
  * Replays requests recorded against a real kube-apiserver v1.26.2 (test/golden) and compares
  * the emulator's answers, ignoring volatile fields (uid, resourceVersion, timestamps, tokens).
  */
+import { isObject, type JsonObject, type JsonValue } from '@flotilla/apply';
 import { eventually } from '@flotilla/testing';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { loadGolden, normalize, type GoldenRecording } from './testing/golden';
 import { rawRequest, type RawResponse } from './testing/http-client';
-import { isObject, type JsonObject, type JsonValue } from './model/json';
 
 describe('golden recordings of a real kube-apiserver', () => {
   let emu: KubeEmulator;

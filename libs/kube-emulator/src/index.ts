@@ -7,8 +7,10 @@
  *     server/     HTTP and TLS: router, auth, discovery, list/watch, subresources
  *       cluster/  a virtual cluster: identity and flavours, credentials, faults, emulated controllers
  *         api/      the API server's rules: store, kinds, RBAC, resources, errors, tables
- *           patch/  JSON, merge, strategic merge patches and server-side apply
- *             model/  JSON values, kind schemas, field sets
+ *           patch/  JSON, merge and strategic merge patches
+ *             model/  the built-in kinds' schemas
+ *   (JSON values, the schema model, field sets, managedFields and server-side apply come from
+ *   @flotilla/apply, which Flotilla's gateway shares)
  *         pki/      CA, serving and client certificates (used by cluster/)
  *   testing/    helpers for the emulator's own specs (imports model/ only; only specs import it)
  *

@@ -3,9 +3,9 @@
  * (`Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`), which controllers
  * and the health probe use to list big kinds (nodes) without their status.
  */
+import { type JsonObject } from '@flotilla/apply';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { rawRequest } from './testing/http-client';
-import type { JsonObject } from './model/json';
 
 const PARTIAL_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const PARTIAL = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';

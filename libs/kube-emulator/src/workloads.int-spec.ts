@@ -4,12 +4,12 @@
  * exceed their backoff limit, a scale runs the controller again, and status writes are ordinary
  * writes (new resourceVersion, watch events). The control endpoint's `workloads` action too.
  */
+import { type JsonObject, type JsonValue } from '@flotilla/apply';
 import { request } from 'node:http';
 import { eventually } from '@flotilla/testing';
 import { startControlServer, type ControlServer } from './control';
 import { KubeEmulator, type ClusterHandle } from './emulator';
 import { rawRequest, type RawResponse } from './testing/http-client';
-import type { JsonObject, JsonValue } from './model/json';
 
 interface Workload extends JsonObject {
   metadata: JsonObject & { generation: number; resourceVersion: string };

@@ -1,3 +1,4 @@
+import { ErrorReason, FlotillaError } from '@flotilla/domain';
 import { CallerSlots } from './caller-slots';
 
 describe('CallerSlots', () => {
@@ -13,5 +14,23 @@ describe('CallerSlots', () => {
     expect(slots.count('alice')).toBe(1);
     expect(() => slots.acquire('alice')).not.toThrow();
     expect(() => slots.acquire('alice')).toThrow();
+  });
+
+  it('refuses with TooManyRequests in kube-apiserver\'s words, naming the caller, the limit and its setting, with a retry hint', () => {
+    const slots = new CallerSlots(1, CallerSlots.tooManyRequests({ what: 'open streams', setting: 'FLOTILLA_MAX_STREAMS', fix: 'close one', retryAfterSeconds: 2 }));
+    slots.acquire('alice');
+    let refused: unknown;
+    try {
+      slots.acquire('alice');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(FlotillaError);
+    expect(refused).toMatchObject({
+      reason: ErrorReason.TooManyRequests,
+      message: 'Too many requests, please try again later. Too many open streams: alice has 1, the most allowed (FLOTILLA_MAX_STREAMS=1); close one.',
+      details: { retryAfterSeconds: 2 },
+    });
+    expect(slots.count('alice')).toBe(1);
   });
 });

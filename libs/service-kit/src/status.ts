@@ -30,6 +30,7 @@ const reasonForHttp: Record<number, ErrorReason> = {
   413: ErrorReason.RequestEntityTooLarge,
   415: ErrorReason.UnsupportedMediaType,
   422: ErrorReason.Invalid,
+  429: ErrorReason.TooManyRequests,
   503: ErrorReason.ServiceUnavailable,
   504: ErrorReason.Timeout,
 };
@@ -44,7 +45,7 @@ export function toKubeStatus(error: unknown): KubeStatus {
     const response = error.getResponse();
     const message =
       code === 404 ? 'the server could not find the requested resource' : typeof response === 'string' ? response : error.message;
-    flotilla = new FlotillaError(reason, message);
+    flotilla = reason === ErrorReason.TooManyRequests ? FlotillaError.tooManyRequests(message) : new FlotillaError(reason, message);
   } else if (isBodyParserError(error)) {
     flotilla =
       error.type === 'entity.too.large'
@@ -62,7 +63,9 @@ export function toKubeStatus(error: unknown): KubeStatus {
     reason: flotilla.reason,
     code: httpCodeForReason[flotilla.reason],
   };
-  if (Object.keys(flotilla.details).length > 0) status.details = flotilla.details;
+  // A 429 always says when to come back (the edge sends it as Retry-After too), as kube-apiserver does.
+  const details = flotilla.reason === ErrorReason.TooManyRequests && !flotilla.details.retryAfterSeconds ? { ...flotilla.details, retryAfterSeconds: 1 } : flotilla.details;
+  if (Object.keys(details).length > 0) status.details = details;
   return status;
 }
 

@@ -1,6 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, freePort, randomEncryptionKeys, randomSecret, testQueuePrefix, TEST_REDIS_URL, TestDatabase } from './databases';
@@ -42,6 +43,13 @@ export interface PlatformEnv {
   callers: string;
   /** Set when prepared with `{ internalTls: true }`. */
   tls?: PlatformTls;
+  /**
+   * Set when prepared with `{ gatewayTls: true }`: the gateway serves HTTPS (its health too) with a
+   * certificate for 127.0.0.1 and localhost from this development CA (PEM file paths).
+   */
+  gatewayTls?: { ca: string; cert: string; key: string };
+  /** The gateway's base URL: https://127.0.0.1:<port> with `gatewayTls`, else http://. */
+  gatewayUrl: string;
   encryptionKeys: string;
   ports: Record<'gatewayHttp' | 'gatewayGrpc' | 'registryHttp' | 'registryGrpc' | 'importHttp' | 'importGrpc' | 'probeHttp' | 'probeGrpc' | 'syncHttp' | 'syncGrpc', number>;
   env(service: 'gateway' | 'registry' | 'provider-import' | 'health-probe' | 'federation-sync'): NodeJS.ProcessEnv;
@@ -51,9 +59,11 @@ export interface PlatformEnv {
 /**
  * A throw-away database, queue prefix, secrets and free ports for one test file's platform: each
  * service gets its own internal token, and every server the callers list of all of them. With
- * `internalTls`, a CA and a certificate per identity in a temporary folder, and mTLS on.
+ * `internalTls`, a CA and a certificate per identity in a temporary folder, and mTLS on. With
+ * `gatewayTls`, the gateway serves HTTPS (as `npm start` does; kubectl sends a token only over
+ * HTTPS) from a development CA of its own: startPlatformProcesses waits for it over HTTPS.
  */
-export async function preparePlatformEnv(options: { internalTls?: boolean } = {}): Promise<PlatformEnv> {
+export async function preparePlatformEnv(options: { internalTls?: boolean; gatewayTls?: boolean } = {}): Promise<PlatformEnv> {
   const db = await createTestDatabase();
   const queue = testQueuePrefix();
   const names = ['gatewayHttp', 'gatewayGrpc', 'registryHttp', 'registryGrpc', 'importHttp', 'importGrpc', 'probeHttp', 'probeGrpc', 'syncHttp', 'syncGrpc'] as const;
@@ -69,6 +79,13 @@ export async function preparePlatformEnv(options: { internalTls?: boolean } = {}
     makeDevPki(dir, PLATFORM_IDENTITIES);
     const files = (identity: PlatformIdentity) => ({ ca: join(dir, 'ca.crt'), cert: join(dir, `${identity}.crt`), key: join(dir, `${identity}.key`) });
     tls = { dir, ca: join(dir, 'ca.crt'), files, renew: (identity, days) => makeDevPki(dir, [identity], { days, renew: true }) };
+  }
+  let gatewayTls: PlatformEnv['gatewayTls'];
+  let gatewayPkiDir: string | undefined;
+  if (options.gatewayTls) {
+    gatewayPkiDir = mkdtempSync(join(tmpdir(), 'flotilla-gateway-pki-'));
+    makeDevPki(gatewayPkiDir, ['gateway']);
+    gatewayTls = { ca: join(gatewayPkiDir, 'ca.crt'), cert: join(gatewayPkiDir, 'gateway.crt'), key: join(gatewayPkiDir, 'gateway.key') };
   }
   // The registry calls no other service, so it gets no token of its own to send.
   const identityEnv = (identity: PlatformIdentity): NodeJS.ProcessEnv => ({
@@ -101,6 +118,8 @@ export async function preparePlatformEnv(options: { internalTls?: boolean } = {}
     tokens,
     callers,
     tls,
+    gatewayTls,
+    gatewayUrl: `${gatewayTls ? 'https' : 'http'}://127.0.0.1:${ports.gatewayHttp}`,
     encryptionKeys,
     ports,
     env(service) {
@@ -115,6 +134,7 @@ export async function preparePlatformEnv(options: { internalTls?: boolean } = {}
             GRPC_PORT: String(ports.gatewayGrpc),
             PROVIDER_IMPORT_GRPC_URL: `127.0.0.1:${ports.importGrpc}`,
             FLOTILLA_ADMIN_TOKEN: adminToken,
+            ...(gatewayTls ? { FLOTILLA_GATEWAY_TLS_CERT: gatewayTls.cert, FLOTILLA_GATEWAY_TLS_KEY: gatewayTls.key, FLOTILLA_GATEWAY_TLS_CA: gatewayTls.ca } : {}),
           };
         case 'provider-import':
           return { ...common, ...identityEnv(service), HTTP_PORT: String(ports.importHttp), GRPC_PORT: String(ports.importGrpc) };
@@ -126,6 +146,7 @@ export async function preparePlatformEnv(options: { internalTls?: boolean } = {}
     },
     async cleanup() {
       if (tls) rmSync(tls.dir, { recursive: true, force: true });
+      if (gatewayPkiDir) rmSync(gatewayPkiDir, { recursive: true, force: true });
       await queue.cleanup();
       await db.drop();
     },
@@ -140,8 +161,39 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts a built service (dist/) as its own process and waits for its /readyz. */
-export async function startServiceProcess(name: string, env: NodeJS.ProcessEnv, httpPort: number): Promise<ServiceProcess> {
+/** How to reach a service's /readyz: plain HTTP by default; `https` (trusting `ca`, a PEM file) when it serves TLS on that port. */
+export interface ReadinessOptions {
+  https?: { ca: string };
+}
+
+/**
+ * GET http(s)://127.0.0.1:<port>/readyz once: its status and body (bounded: 64 KiB, 5 s). Over
+ * HTTPS the certificate must verify against `https.ca` for 127.0.0.1.
+ */
+export async function readyz(port: number, options: ReadinessOptions = {}): Promise<{ status: number; body: string }> {
+  if (!options.https) {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) });
+    return { status: res.status, body: (await res.text()).slice(0, 65536) };
+  }
+  const ca = readFileSync(options.https.ca);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/readyz', method: 'GET', ca, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < 65536) body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, 65536) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`https://127.0.0.1:${port}/readyz did not answer in 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Starts a built service (dist/) as its own process and waits for its /readyz (over HTTPS with `options.https`). */
+export async function startServiceProcess(name: string, env: NodeJS.ProcessEnv, httpPort: number, options: ReadinessOptions = {}): Promise<ServiceProcess> {
   const entry = join(WORKSPACE_ROOT, 'dist/services', name, 'src/main.js');
   const child = spawn(process.execPath, [entry], { cwd: WORKSPACE_ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -151,8 +203,8 @@ export async function startServiceProcess(name: string, env: NodeJS.ProcessEnv, 
   await eventually(
     async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${out}`);
-      const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
-      if (res.status !== 200) throw new Error(`${name} not ready: ${await res.text()}`);
+      const res = await readyz(httpPort, options);
+      if (res.status !== 200) throw new Error(`${name} not ready: ${res.body}`);
     },
     { timeoutMs: 30_000, intervalMs: 100 },
   ).catch((error: unknown) => {
@@ -175,7 +227,8 @@ export type PlatformService = 'registry' | 'provider-import' | 'health-probe' | 
 /**
  * Builds dist/ (what service processes run) and starts every service as its own process: the
  * registry first, then the others together once it is ready. `extraEnv` adds variables per
- * service (tuning, log level) on top of the platform's.
+ * service (tuning, log level) on top of the platform's. A platform prepared with `gatewayTls`
+ * gets its gateway on HTTPS (platform.gatewayUrl), waited for over HTTPS.
  */
 export async function startPlatformProcesses(
   platform: PlatformEnv,
@@ -183,7 +236,8 @@ export async function startPlatformProcesses(
 ): Promise<Record<PlatformService, ServiceProcess>> {
   execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
   execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'node_modules/tsc-alias/dist/bin/index.js'), '-p', 'tsconfig.build.json'], { cwd: WORKSPACE_ROOT, stdio: 'pipe' });
-  const start = (name: PlatformService, port: number) => startServiceProcess(name, { ...platform.env(name), ...extraEnv[name] }, port);
+  const start = (name: PlatformService, port: number) =>
+    startServiceProcess(name, { ...platform.env(name), ...extraEnv[name] }, port, name === 'gateway' && platform.gatewayTls ? { https: { ca: platform.gatewayTls.ca } } : {});
   const registry = await start('registry', platform.ports.registryHttp);
   const [providerImport, healthProbe, federationSync, gateway] = await Promise.all([
     start('provider-import', platform.ports.importHttp),

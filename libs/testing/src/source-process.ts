@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { eventually } from './eventually';
-import { WORKSPACE_ROOT } from './platform';
+import { ReadinessOptions, WORKSPACE_ROOT, readyz } from './platform';
 
 export interface SourceProcess {
   child: ChildProcess;
@@ -16,9 +16,10 @@ export interface SourceProcess {
  * Runs a service from its TypeScript sources (services/<name>/src/main.ts through
  * @swc-node/register) as its own process, and waits for its /readyz. Tests use it to run
  * other services without importing them, and to kill a replica like a crashed pod.
- * (startServiceProcess runs the built service from dist/ instead.)
+ * (startServiceProcess runs the built service from dist/ instead.) `options.https` waits for
+ * /readyz over HTTPS, for a gateway given FLOTILLA_GATEWAY_TLS_CERT.
  */
-export async function startSourceProcess(service: string, env: NodeJS.ProcessEnv, httpPort: number): Promise<SourceProcess> {
+export async function startSourceProcess(service: string, env: NodeJS.ProcessEnv, httpPort: number, options: ReadinessOptions = {}): Promise<SourceProcess> {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(WORKSPACE_ROOT, 'services', service, 'src/main.ts')], {
     cwd: WORKSPACE_ROOT,
     env: { PATH: process.env.PATH, SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'tsconfig.json'), ...env },
@@ -32,8 +33,8 @@ export async function startSourceProcess(service: string, env: NodeJS.ProcessEnv
   await eventually(
     async () => {
       if (!alive()) throw new Error(`${service} exited: ${out}`);
-      const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
-      if (res.status !== 200) throw new Error(`${service} not ready: ${await res.text()}`);
+      const res = await readyz(httpPort, options);
+      if (res.status !== 200) throw new Error(`${service} not ready: ${res.body}`);
     },
     { timeoutMs: 60_000, intervalMs: 200 },
   ).catch((error: unknown) => {

@@ -25,7 +25,7 @@ export function federationSyncConfigShape(ports: { http: number; grpc: number })
     FLOTILLA_FEDERATION_RECONCILE_CONCURRENCY: int(64, 1, 10_000),
     /** The longest wait between retries of one object on one member (backoff from 500 ms, jittered). */
     FLOTILLA_FEDERATION_MAX_BACKOFF_MS: int(60_000, 100, 3_600_000),
-    /** How often the stored objects' change log is polled when nothing is waiting. */
+    /** How often the change log is read when the registry offers no change stream (WatchObjectChanges pushes changes otherwise; ADR 0036). */
     FLOTILLA_FEDERATION_POLL_MS: int(250, 10, 60_000),
     /** A replica not heard from for this long is dead; its objects move to the others. */
     FLOTILLA_FEDERATION_LEASE_TTL_MS: int(8_000, 300, 600_000),

@@ -76,6 +76,8 @@ export class FederationSyncService implements OnApplicationBootstrap {
     };
     this.reconciler = new Reconciler(ctx);
     this.ctx = ctx;
+    // Changes are pushed by the registry's WatchObjectChanges stream (ADR 0036); the poll interval
+    // is the fallback for a registry that does not serve it.
     const follow = (what: string) => ({
       pollMs: config.FLOTILLA_FEDERATION_POLL_MS,
       onError: (error: unknown, failures: number) => log.warn({ err: safeMessage(error), failures, what }, 'following the object store failed; retrying'),

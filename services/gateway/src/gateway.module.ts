@@ -24,10 +24,12 @@ import { ImportsController } from './imports/imports.controller';
 import { KubeconfigGuard } from './imports/kubeconfig-guard';
 import { ClusterEventsApiService } from './events/cluster-events-api.service';
 import { ClusterEventsController } from './events/cluster-events.controller';
+import { EventsModule } from './events/events.module';
 
 @Module({
   imports: [
     AdminModule,
+    EventsModule,
     FleetModule,
     ProxyModule,
     IamModule.register({

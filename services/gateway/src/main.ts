@@ -13,6 +13,7 @@ import { installDiscovery } from './discovery/discovery';
 import { FEDERATION_KINDS, FEDERATION_READS, FEDERATION_ROUTES } from './federation/federation.providers';
 import type { FederationReads } from './federation/federation-reads';
 import { loadGatewayHttps } from './kubeconfigs/tls-config';
+import { installKubeOpenApi } from './openapi/kube/kube-openapi';
 import { installOpenApi } from './openapi/schemas';
 import { installProxy } from './proxy/proxy.module';
 import { RESOURCE_KINDS, type ResourceKind } from './resources/resource-kind';
@@ -51,7 +52,9 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env) {
       http.use('/apis', express.raw({ type: () => true, limit: config.MAX_BODY_BYTES }));
       http.use('/api', express.raw({ type: () => true, limit: config.MAX_BODY_BYTES }));
       http.post(SSAR_PATH, selfSubjectAccessReviewHandler(authorizer));
-      installDiscovery(http, [...app.get<ResourceKind[]>(RESOURCE_KINDS), ...app.get<ResourceKind[]>(FEDERATION_KINDS)]);
+      const kinds = [...app.get<ResourceKind[]>(RESOURCE_KINDS), ...app.get<ResourceKind[]>(FEDERATION_KINDS)];
+      installDiscovery(http, kinds);
+      installKubeOpenApi(http, kinds, `v${VERSION}`);
       http.use(app.get(ResourceRoutes).router());
       http.use(app.get<ResourceRoutes>(FEDERATION_ROUTES).router());
       http.use(app.get<FederationReads>(FEDERATION_READS).router());

@@ -1,4 +1,4 @@
-import { type Cluster, type ClusterStatus, ErrorReason, FlotillaError, type HealthState, type HealthTransition, type HysteresisConfig, type ProbeObservation } from '@flotilla/domain';
+import { type Cluster, type ClusterStatus, FlotillaError, type HealthState, type HealthTransition, type HysteresisConfig, type ProbeObservation } from '@flotilla/domain';
 import { ProbeAttempt, ProbeResultKind, classifyAttempt, decideAfterProbe, refetchCredentials, resultKind } from './probe-policy';
 
 /** What a prober for one cluster offers (libs/kube ClusterProber in production). */
@@ -114,4 +114,4 @@ export class ProbeCycle {
 
 const REGISTRY_UNAVAILABLE = Symbol('registry-unavailable');
 
-const isUnavailable = (error: unknown) => error instanceof FlotillaError && (error.reason === ErrorReason.ServiceUnavailable || error.reason === ErrorReason.Timeout);
+const isUnavailable = (error: unknown) => error instanceof FlotillaError && FlotillaError.isRetryable(error);

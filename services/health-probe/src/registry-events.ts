@@ -1,4 +1,4 @@
-import { type ClusterEvent, ErrorReason, FlotillaError } from '@flotilla/domain';
+import { type ClusterEvent, FlotillaError } from '@flotilla/domain';
 
 export interface RegistryEventBufferOptions {
   /** Sends one event to the registry (RecordClusterEvent: idempotent by the event's name). */
@@ -12,7 +12,7 @@ export interface RegistryEventBufferOptions {
 }
 
 /** Only an unavailable or slow registry is worth waiting for; a refused event would be refused again. */
-const retryable = (error: unknown) => !(error instanceof FlotillaError) || error.reason === ErrorReason.ServiceUnavailable || error.reason === ErrorReason.Timeout;
+const retryable = (error: unknown) => !(error instanceof FlotillaError) || FlotillaError.isRetryable(error);
 
 /**
  * Ready transitions on their way to Postgres (through the registry). A transition is recorded at

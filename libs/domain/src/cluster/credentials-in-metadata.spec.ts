@@ -39,6 +39,12 @@ describe('credentials in labels and annotations', () => {
     expect(out.warnings[0]).not.toContain(TOKEN);
   });
 
+  it('stores the stripped last-applied-configuration exactly as kubectl writes the same file without the credential (trailing newline kept), so the next apply finds nothing to change', () => {
+    const withNewline = `${lastApplied({ kubeconfig: KUBECONFIG })}\n`;
+    const out = scrubCredentialsFromMetadata('m1', undefined, { [LAST_APPLIED_ANNOTATION]: withNewline });
+    expect(out.annotations![LAST_APPLIED_ANNOTATION]).toBe(`${lastApplied({})}\n`);
+  });
+
   it('strips a base64 kubeconfig too, and credential fields in YAML values and in Lists of clusters', () => {
     const b64 = Buffer.from(KUBECONFIG).toString('base64');
     const yaml = `apiVersion: cluster.kubesphere.io/v1alpha1\nkind: Cluster\nmetadata:\n  name: m1\nspec:\n  connection:\n    type: direct\n    kubeconfig: ${b64}\n`;

@@ -152,7 +152,9 @@ export function scrubCredentialsFromMetadata(
         const removed: string[] = [];
         stripCredentialFields(doc, '', removed);
         if (removed.length > 0) {
-          stored = json ? JSON.stringify(doc) : stringifyYaml(doc);
+          // kubectl writes last-applied-configuration with a trailing newline; keeping it means the next
+          // `kubectl apply` of the same (credential-free) file finds nothing to change.
+          stored = json ? `${JSON.stringify(doc)}${/\n$/.test(value) ? '\n' : ''}` : stringifyYaml(doc);
           warnings.push(
             `metadata.annotations[${key}]: removed ${removed.join(', ')} before storing: annotations are stored and shown in plain text, and credentials are write-only (change them with ${credentialDoor(name)})`,
           );

@@ -15,6 +15,8 @@ export enum ErrorReason {
   RequestEntityTooLarge = 'RequestEntityTooLarge',
   UnsupportedMediaType = 'UnsupportedMediaType',
   MethodNotAllowed = 'MethodNotAllowed',
+  /** A per-caller limit (open watches, streams) refused the request; retry after details.retryAfterSeconds. */
+  TooManyRequests = 'TooManyRequests',
   ServiceUnavailable = 'ServiceUnavailable',
   Timeout = 'Timeout',
   InternalError = 'InternalError',
@@ -49,7 +51,34 @@ export class FlotillaError extends Error {
   static isFlotillaError(value: unknown): value is FlotillaError {
     return value instanceof FlotillaError;
   }
+
+  /**
+   * A refusal past a limit, in the Kubernetes API server's words for 429 followed by the specific
+   * reason (which limit, and what to do), with the wait the edge sends as Retry-After.
+   */
+  static tooManyRequests(why: string, retryAfterSeconds = 1, details: Omit<ErrorDetails, 'retryAfterSeconds'> = {}): FlotillaError {
+    return new FlotillaError(ErrorReason.TooManyRequests, `${TOO_MANY_REQUESTS_MESSAGE} ${why}`, { ...details, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+
+  /**
+   * Worth another attempt later: the dependency did not answer (ServiceUnavailable, Timeout) or a
+   * limit refused for now (TooManyRequests). Anything that is not a FlotillaError is not judged here.
+   */
+  static isRetryable(error: unknown): error is FlotillaError {
+    return error instanceof FlotillaError && RETRYABLE.has(error.reason);
+  }
+
+  /** How long to wait before retrying: the error's retryAfterSeconds when it names one, else `fallbackMs`. */
+  static retryAfterMs(error: unknown, fallbackMs: number): number {
+    const seconds = error instanceof FlotillaError ? error.details.retryAfterSeconds : undefined;
+    return seconds !== undefined && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallbackMs;
+  }
 }
+
+/** The Kubernetes API server's message for 429 (its max-in-flight filter). */
+export const TOO_MANY_REQUESTS_MESSAGE = 'Too many requests, please try again later.';
+
+const RETRYABLE: ReadonlySet<ErrorReason> = new Set([ErrorReason.ServiceUnavailable, ErrorReason.Timeout, ErrorReason.TooManyRequests]);
 
 /** HTTP code for each reason, as the Kubernetes API server uses them. */
 export const httpCodeForReason: Readonly<Record<ErrorReason, number>> = {
@@ -64,6 +93,7 @@ export const httpCodeForReason: Readonly<Record<ErrorReason, number>> = {
   [ErrorReason.RequestEntityTooLarge]: 413,
   [ErrorReason.UnsupportedMediaType]: 415,
   [ErrorReason.MethodNotAllowed]: 405,
+  [ErrorReason.TooManyRequests]: 429,
   [ErrorReason.ServiceUnavailable]: 503,
   [ErrorReason.Timeout]: 504,
   [ErrorReason.InternalError]: 500,

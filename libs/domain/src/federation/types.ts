@@ -1,17 +1,9 @@
+import type { ObjectMeta } from '../cluster/cluster';
 import type { LabelSelector } from '../iam/iam';
 
 /** Metadata of a federated object as stored (namespaced kinds carry a namespace). */
-export interface FederatedObjectMeta {
-  name: string;
+export interface FederatedObjectMeta extends ObjectMeta {
   namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  finalizers?: string[];
 }
 
 /** kubefed's placement: clusters by name and/or a label selector over Clusters (both: the union). */

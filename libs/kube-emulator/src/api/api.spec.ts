@@ -1,11 +1,9 @@
-import { toFieldSet, toFieldsV1, formatPath, SEP } from '../model/fieldset';
+import { conflictMessage, formatPath, type JsonObject, SEP, toFieldSet, toFieldsV1 } from '@flotilla/apply';
 import { BUILTIN_SCHEMAS } from '../model/schema';
 import { matchesLabels, parseLabelSelector, parseFieldSelector } from './selectors';
 import { ObjectStore } from './store';
 import { humanDuration } from './tables';
-import { conflictMessage } from '../patch/apply';
 import { loadGolden } from '../testing/golden';
-import type { JsonObject } from '../model/json';
 
 describe('managedFields field sets', () => {
   test('Update of a new ConfigMap records "." for maps (golden 023)', () => {

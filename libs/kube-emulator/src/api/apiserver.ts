@@ -3,22 +3,37 @@
  * delete, with admission, validation, managedFields and the small controllers a real
  * cluster runs (namespace finalizer, service-account token Secrets, CRD establishment).
  */
+import {
+  any,
+  ApplyConflictError,
+  applyConfiguration,
+  type ApplyResult,
+  clone,
+  deepEqual,
+  isObject,
+  type JsonObject,
+  type JsonValue,
+  type ManagedEntry,
+  nowTimestamp,
+  obj,
+  readManaged,
+  recordUpdate,
+  type Schema,
+  str,
+  toFieldSet,
+  writeManaged,
+} from '@flotilla/apply';
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, successStatus } from './errors';
-import { clone, deepEqual, isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
 import { applyDefaults, prepareForCreate, validate } from './kinds';
-import { nowTimestamp, readManaged, recordUpdate, writeManaged, type ManagedEntry } from './managed';
-import { toFieldSet, difference, hasDescendant } from '../model/fieldset';
 import { pruneUnknown } from './prune';
 import { groupVersion, type ResourceDef } from './resources';
-import { any, type Schema } from '../model/schema';
 import { objectKey, ObjectStore } from './store';
 import { validateCustom, crdVersion } from './crd';
 import { applyMergePatch } from '../patch/merge-patch';
 import { applyJsonPatch, JsonPatchError } from '../patch/json-patch';
 import { applyStrategicMergePatch, StrategicMergeError } from '../patch/strategic-merge';
-import { conflictCauses, conflictMessage, findConflicts, mergeApplied, removeField } from '../patch/apply';
 
 export interface WriteOptions {
   fieldManager?: string;
@@ -378,40 +393,15 @@ export class ApiServer {
     const rv = str(cmeta.resourceVersion);
     if (rv && rv !== meta(current).resourceVersion) throw conflict(def.resource, def.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
     delete cmeta.resourceVersion;
-    // key fields of associative lists take defaults before ownership is computed
-    const defaultedConfig = clone(config);
-    const configSet = toFieldSet(config, schema, 'apply');
-    const managed = readManaged(current);
-    const others = managed.filter((e) => !(e.manager === manager && e.operation === 'Apply' && (e.subresource ?? '') === (subresource ?? '')));
-    const conflicts = findConflicts(defaultedConfig, current, configSet, others, schema);
-    if (conflicts.length && !opts.force) {
-      throw new ApiError(409, 'Conflict', conflictMessage(conflicts), { causes: conflictCauses(conflicts) });
+    let applied: ApplyResult;
+    try {
+      applied = applyConfiguration({ live: current, config, schema, manager, apiVersion: groupVersion(def.group, def.version), subresource, force: opts.force });
+    } catch (e) {
+      if (e instanceof ApplyConflictError) throw new ApiError(409, 'Conflict', e.message, { causes: e.causes });
+      throw e;
     }
-    const lost = new Map<ManagedEntry, Set<string>>();
-    for (const c of conflicts) {
-      const entry = others.find((o) => o.manager === c.manager.manager && o.operation === c.manager.operation && o.apiVersion === c.manager.apiVersion);
-      if (entry) lost.set(entry, new Set([...(lost.get(entry) ?? []), c.member]));
-    }
-    const mine = managed.find((e) => e.manager === manager && e.operation === 'Apply' && (e.subresource ?? '') === (subresource ?? ''));
-    let merged = mergeApplied(current, config, schema) as JsonObject;
-    merged = clone(merged);
-    const newOthers = others.map((o) => ({ ...o, set: lost.has(o) ? difference(o.set, lost.get(o) ?? new Set()) : o.set }));
-    if (mine) {
-      const dropped = [...difference(mine.set, configSet)].sort((a, b) => b.length - a.length);
-      for (const member of dropped) {
-        const ownedElsewhere = newOthers.some((o) => o.set.has(member) || hasDescendant(o.set, member));
-        if (!ownedElsewhere && !hasDescendant(configSet, member)) removeField(merged, member, schema);
-      }
-    }
-    const entries: ManagedEntry[] = [];
-    let placed = false;
-    for (const e of managed) {
-      if (e === mine) {
-        entries.push({ manager, operation: 'Apply', apiVersion: groupVersion(def.group, def.version), time: nowTimestamp(), set: configSet, subresource });
-        placed = true;
-      } else entries.push(newOthers.find((o) => o.manager === e.manager && o.operation === e.operation && o.apiVersion === e.apiVersion && o.subresource === e.subresource) ?? e);
-    }
-    if (!placed) entries.push({ manager, operation: 'Apply', apiVersion: groupVersion(def.group, def.version), time: nowTimestamp(), set: configSet, subresource });
+    const merged = applied.object;
+    const entries = applied.managed;
     meta(merged).managedFields = meta(current).managedFields ?? null;
     return this.finishUpdate(def, namespace, current, merged, opts, warnings, subresource, { managed: entries });
   }

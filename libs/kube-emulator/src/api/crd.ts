@@ -1,8 +1,7 @@
 /** CustomResourceDefinitions: serving definitions and the structural schema of their resources. */
-import { isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
+import { any, isObject, type JsonObject, type JsonValue, kindSchema, obj, type Schema, str, type StructSchema } from '@flotilla/apply';
 import type { FieldError } from './errors';
 import type { ResourceDef } from './resources';
-import { any, kindSchema, type Schema, type StructSchema } from '../model/schema';
 
 /** OpenAPI v3 schema of a CRD version → the emulator's structural schema. */
 export function fromOpenApi(s: JsonValue | undefined): Schema {

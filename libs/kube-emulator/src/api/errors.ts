@@ -1,5 +1,5 @@
 /** Kubernetes Status objects and the error type the request pipeline throws. */
-import type { JsonObject } from '../model/json';
+import { type JsonObject } from '@flotilla/apply';
 
 export interface StatusCause {
   reason?: string;

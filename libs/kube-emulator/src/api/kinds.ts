@@ -1,5 +1,5 @@
 /** Per-kind behaviour: defaulting, validation and the create/update strategies of the real server. */
-import { isObject, ensureObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
+import { ensureObject, isObject, type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
 import type { FieldError } from './errors';
 import type { ResourceDef } from './resources';
 

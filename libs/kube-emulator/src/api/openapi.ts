@@ -3,10 +3,9 @@
  * the `/openapi/v3` index, then one document per group version (used by kubectl for
  * fieldValidation support checks and strategic-merge patch metadata).
  */
+import { type JsonObject, type Schema } from '@flotilla/apply';
 import { createHash } from 'node:crypto';
-import type { JsonObject } from '../model/json';
 import { groupVersion, isVirtualResource, type ResourceDef } from './resources';
-import type { Schema } from '../model/schema';
 
 function toOpenApi(s: Schema): JsonObject {
   switch (s.t) {

@@ -4,7 +4,7 @@
  * serviceaccount|token|role|clusterrole|rolebinding|clusterrolebinding`, `kubectl auth can-i`). Only the kinds listed in MESSAGES are decoded;
  * others are answered 415 so the gap is visible.
  */
-import type { JsonObject, JsonValue } from '../model/json';
+import { type JsonObject, type JsonValue } from '@flotilla/apply';
 
 type FieldType = 'string' | 'bytes' | 'int' | 'bool' | 'time' | 'map' | 'mapBytes' | string;
 type MessageDesc = Record<number, [name: string, type: FieldType, repeated?: boolean]>;

@@ -1,6 +1,5 @@
 /** Unknown-field detection (fieldValidation) and pruning against the structural schema. */
-import { isObject, type JsonObject, type JsonValue } from '../model/json';
-import type { Schema } from '../model/schema';
+import { isObject, type JsonObject, type JsonValue, type Schema } from '@flotilla/apply';
 
 /** Removes fields the schema does not know and returns their paths (`spec.foo`, `spec.containers[0].bar`). */
 export function pruneUnknown(o: JsonObject, schema: Schema | undefined): string[] {

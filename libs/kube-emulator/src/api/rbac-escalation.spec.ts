@@ -1,8 +1,8 @@
 /** Rule coverage and the escalation message, as pkg/registry/rbac/validation computes them. */
+import { type JsonObject } from '@flotilla/apply';
 import { ObjectStore } from './store';
 import { bootstrapRbacObjects } from './rbac';
 import { checkEscalation, escalationMessage, uncoveredRules } from './rbac-escalation';
-import type { JsonObject } from '../model/json';
 
 const RBAC = 'rbac.authorization.k8s.io';
 

@@ -5,7 +5,7 @@
  * role whose permissions they hold, unless they have `bind` on it. `system:masters` may do both.
  * Rule coverage follows pkg/registry/rbac/validation/policy_comparator.go.
  */
-import { deepEqual, isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
+import { deepEqual, isObject, type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
 import { forbidden, notFound } from './errors';
 import { authorize, userRules, type UserInfo } from './rbac';
 import type { ObjectStore } from './store';

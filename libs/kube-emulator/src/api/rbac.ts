@@ -1,5 +1,5 @@
 /** RBAC authorization over the Roles and Bindings in a cluster's store, plus bootstrap policy. */
-import { isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
+import { isObject, type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
 import type { ObjectStore } from './store';
 
 export interface UserInfo {

@@ -1,7 +1,7 @@
 /** The resource registry: what each virtual cluster serves and how discovery describes it. */
+import { type JsonObject, type StructSchema } from '@flotilla/apply';
 import { createHash } from 'node:crypto';
-import type { JsonObject } from '../model/json';
-import { BUILTIN_SCHEMAS, type StructSchema } from '../model/schema';
+import { BUILTIN_SCHEMAS } from '../model/schema';
 
 export const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const CRUD_NO_COLLECTION = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];

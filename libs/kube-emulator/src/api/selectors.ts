@@ -1,6 +1,6 @@
 /** labelSelector and fieldSelector parsing and matching, with the real server's error texts. */
+import { getPath, isObject, type JsonObject, type JsonValue } from '@flotilla/apply';
 import { ApiError } from './errors';
-import { getPath, isObject, type JsonObject, type JsonValue } from '../model/json';
 
 export type Requirement =
   | { key: string; op: 'in' | 'notin'; values: string[] }

@@ -2,7 +2,7 @@
  * One virtual cluster's object store: objects by resource, a monotonically increasing revision,
  * a bounded event history (the "watch cache") and the live watchers.
  */
-import type { JsonObject } from '../model/json';
+import { type JsonObject } from '@flotilla/apply';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -1,5 +1,5 @@
 /** Server-side printing: meta.k8s.io/v1 Table output as `kubectl get` requests it. */
-import { getPath, isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
+import { getPath, isObject, type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
 import type { ResourceDef } from './resources';
 
 const NAME_DESC =

@@ -1,10 +1,10 @@
 /** A virtual cluster: identity, credentials, fault injection and its (lazily created) API state. */
+import { type JsonObject, obj, str } from '@flotilla/apply';
 import { randomUUID } from 'node:crypto';
 import { ApiServer, type ApiHooks } from '../api/apiserver';
 import { crdResourceDefs, crdServed } from '../api/crd';
 import { bootstrapRbacObjects, NOACCESS_USER, READONLY_USER, type UserInfo } from '../api/rbac';
 import { BUILTIN_GROUP_ORDER, BUILTIN_RESOURCES, groupVersion, type ResourceDef } from '../api/resources';
-import { obj, str, type JsonObject } from '../model/json';
 import { newClientCert, newClusterPki, type ClusterPki } from '../pki/certs';
 import { ClusterControllers } from './controllers';
 import { defaultNodes, flavourConfigMap, flavourVersion, hex, nodeObject, randomRegion, type Flavour, type NodeSpec } from './flavours';

@@ -3,9 +3,9 @@
  * namespace controller (default ServiceAccount, kube-root-ca.crt, emptying Terminating namespaces),
  * CRD establishment, the service-account token controller and the garbage collector's finalizers.
  */
+import { type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
 import type { ApiServer } from '../api/apiserver';
 import type { ResourceDef } from '../api/resources';
-import { obj, str, type JsonObject, type JsonValue } from '../model/json';
 import type { ServiceAccountTokens } from './service-account-tokens';
 
 /** What the controllers need from their cluster. */

@@ -2,8 +2,8 @@
  * What makes a cluster look like kubeadm, EKS or ACK: version suffixes, regions, default nodes,
  * provider labels and IDs on Node objects, and the ConfigMap each flavour leaves in kube-system.
  */
+import { type JsonObject } from '@flotilla/apply';
 import { randomBytes } from 'node:crypto';
-import type { JsonObject } from '../model/json';
 
 export type Flavour = 'kubeadm' | 'eks' | 'ack';
 

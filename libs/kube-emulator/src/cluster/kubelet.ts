@@ -5,10 +5,10 @@
  * process (a `cat`: what attachers write comes back as its output and goes to its log), and
  * each pod port forwards to a TCP target a test registers, or echoes.
  */
+import { isObject, type JsonObject, obj, str } from '@flotilla/apply';
 import type { ApiServer } from '../api/apiserver';
 import { badRequest } from '../api/errors';
 import type { ResourceDef } from '../api/resources';
-import { isObject, obj, str, type JsonObject } from '../model/json';
 import type { ByteQueue } from './commands';
 
 export interface LogLine {

@@ -2,8 +2,8 @@
  * Service-account tokens: JWTs signed with HS256 and a per-cluster key, in the two shapes the
  * real server issues (bound tokens from TokenRequest, legacy tokens in token Secrets).
  */
+import { type JsonObject } from '@flotilla/apply';
 import { createHmac, randomBytes } from 'node:crypto';
-import type { JsonObject } from '../model/json';
 
 export const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 

@@ -4,9 +4,8 @@
  * `progressing` (just observed, pods not ready yet), `ready` or `failed`. Keys come in the
  * order of the Go structs, zero values of omitempty fields are left out, as on the wire.
  */
+import { isObject, type JsonObject, type JsonValue, nowTimestamp, obj, str } from '@flotilla/apply';
 import { createHash } from 'node:crypto';
-import { nowTimestamp } from '../api/managed';
-import { isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
 
 export type WorkloadPhase = 'progressing' | 'ready' | 'failed';
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job';

@@ -6,9 +6,9 @@
  * generation, e.g. a scale) runs it again; so do node changes for DaemonSets. No ReplicaSets or
  * Pods are created. Status goes through the status subresource as kube-controller-manager.
  */
+import { type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
 import type { ApiServer } from '../api/apiserver';
 import type { ResourceDef } from '../api/resources';
-import { obj, str, type JsonObject, type JsonValue } from '../model/json';
 import { daemonSetStatus, deploymentStatus, jobFinished, jobStatus, nodeMatches, statefulSetStatus, type WorkloadKind, type WorkloadPhase } from './workload-status';
 
 export interface WorkloadOptions {

@@ -1,5 +1,5 @@
 /** RFC 6902 JSON patch (application/json-patch+json). */
-import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../model/json';
+import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '@flotilla/apply';
 
 export class JsonPatchError extends Error {}
 

@@ -1,5 +1,5 @@
 /** RFC 7386 JSON merge patch (application/merge-patch+json). */
-import { clone, isObject, type JsonValue } from '../model/json';
+import { clone, isObject, type JsonValue } from '@flotilla/apply';
 
 export function applyMergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
   if (!isObject(patch)) return clone(patch);

@@ -1,8 +1,8 @@
+import { type JsonObject } from '@flotilla/apply';
 import { applyStrategicMergePatch } from './strategic-merge';
 import { applyMergePatch } from './merge-patch';
 import { applyJsonPatch, JsonPatchError } from './json-patch';
 import { BUILTIN_SCHEMAS } from '../model/schema';
-import type { JsonObject } from '../model/json';
 
 const deployment = BUILTIN_SCHEMAS['apps/v1/Deployment'];
 const withContainers = (containers: JsonObject[]): JsonObject => ({ spec: { template: { spec: { containers } } } });

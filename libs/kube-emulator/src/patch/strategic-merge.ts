@@ -4,8 +4,7 @@
  * `$setElementOrder/<list>` and `$deleteFromPrimitiveList/<list>` directives. Unmodelled
  * subtrees behave like JSON merge patch (maps merge, lists replace), as for custom resources.
  */
-import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../model/json';
-import { childSchema, type ListSchema, type Schema } from '../model/schema';
+import { childSchema, clone, deepEqual, isObject, type JsonObject, type JsonValue, type ListSchema, type Schema } from '@flotilla/apply';
 
 export class StrategicMergeError extends Error {}
 

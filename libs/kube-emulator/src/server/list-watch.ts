@@ -2,6 +2,7 @@
  * Collection reads: list (selectors, resourceVersion semantics, limit/continue as the real server
  * encodes them, Table and metadata-only forms) and watch (resume, 410 Expired, bookmarks, timeout).
  */
+import { type JsonObject, obj, str } from '@flotilla/apply';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { VirtualCluster } from '../cluster/cluster';
 import { ApiError, badRequest } from '../api/errors';
@@ -9,7 +10,6 @@ import { groupVersion, type ResourceDef } from '../api/resources';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../api/selectors';
 import type { StoreEvent } from '../api/store';
 import { partialMetadata, toTable } from '../api/tables';
-import { obj, str, type JsonObject } from '../model/json';
 import { includeObject, negotiateAs, send, startStream } from './wire';
 
 /** The objects of a collection that the request's label and field selectors match. */

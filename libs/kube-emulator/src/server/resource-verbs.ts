@@ -3,6 +3,7 @@
  * create, update, patch, delete, deletecollection) with the API state's rules, and hands list,
  * watch, subresources and review resources to their own modules.
  */
+import { type JsonObject, obj, str } from '@flotilla/apply';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { VirtualCluster } from '../cluster/cluster';
 import type { WriteOptions } from '../api/apiserver';
@@ -11,7 +12,6 @@ import type { UserInfo } from '../api/rbac';
 import { checkEscalation, isRbacPolicyResource } from '../api/rbac-escalation';
 import { BUILTIN_GROUP_ORDER, groupVersion, isVirtualResource, type ResourceDef } from '../api/resources';
 import { partialMetadata, toTable } from '../api/tables';
-import { obj, str, type JsonObject } from '../model/json';
 import { list, select, watch } from './list-watch';
 import type { RequestInfo } from './request-info';
 import { createReview } from './reviews';

@@ -2,15 +2,13 @@
  * Virtual resources that are only ever created and never stored: SelfSubjectAccessReview,
  * SelfSubjectRulesReview, TokenReview, SubjectAccessReview and LocalSubjectAccessReview.
  */
+import { type JsonObject, type JsonValue, nowTimestamp, obj, str, toFieldSet, toFieldsV1 } from '@flotilla/apply';
 import type { ServerResponse } from 'node:http';
 import type { VirtualCluster } from '../cluster/cluster';
 import { SA_ISSUER } from '../cluster/service-account-tokens';
 import { ApiError } from '../api/errors';
-import { nowTimestamp } from '../api/managed';
 import { authorize, rulesFor, type Attributes, type UserInfo } from '../api/rbac';
 import { groupVersion, type ResourceDef } from '../api/resources';
-import { toFieldSet, toFieldsV1 } from '../model/fieldset';
-import { obj, str, type JsonObject, type JsonValue } from '../model/json';
 import { BUILTIN_SCHEMAS } from '../model/schema';
 import type { RequestInfo } from './request-info';
 import { send } from './wire';

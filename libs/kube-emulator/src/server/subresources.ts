@@ -1,13 +1,11 @@
 /** Subresources with their own shape: `serviceaccounts/token` (TokenRequest) and the `scale` of workloads (autoscaling/v1 Scale). */
+import { isObject, type JsonObject, type JsonValue, nowTimestamp, obj, str, toFieldSet, toFieldsV1 } from '@flotilla/apply';
 import type { ServerResponse } from 'node:http';
 import type { VirtualCluster } from '../cluster/cluster';
 import { SA_ISSUER } from '../cluster/service-account-tokens';
 import type { WriteOptions } from '../api/apiserver';
 import { ApiError, notFound } from '../api/errors';
-import { nowTimestamp } from '../api/managed';
 import type { ResourceDef } from '../api/resources';
-import { toFieldSet, toFieldsV1 } from '../model/fieldset';
-import { isObject, obj, str, type JsonObject, type JsonValue } from '../model/json';
 import { BUILTIN_SCHEMAS } from '../model/schema';
 import { send } from './wire';
 

@@ -3,13 +3,13 @@
  * of reads (`;as=Table` and friends), and writing JSON, text and Status answers with the headers
  * kube-apiserver sends.
  */
+import { type JsonValue } from '@flotilla/apply';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from '../api/errors';
 import { decodeKubernetesProtobuf } from '../api/protobuf';
 import type { IncludeObject } from '../api/tables';
-import type { JsonValue } from '../model/json';
 
 const MAX_BODY = 3 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
 /** Helpers to compare the emulator with the recordings of a real kube-apiserver (test/golden). */
+import { isObject, type JsonValue } from '@flotilla/apply';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isObject, type JsonValue } from '../model/json';
 
 export const GOLDEN_DIR = join(__dirname, '..', '..', 'test', 'golden');
 

@@ -1,6 +1,6 @@
 /** A minimal HTTPS client for tests (no User-Agent, like the client that made the golden recordings). */
+import { type JsonValue } from '@flotilla/apply';
 import { request } from 'node:https';
-import type { JsonValue } from '../model/json';
 
 export interface RawResponse {
   status: number;

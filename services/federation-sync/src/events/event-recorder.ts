@@ -119,7 +119,8 @@ export class EventRecorder {
     await this.recordClusterEvent({
       name: `${cluster.metadata.name}.f${at.getTime().toString(16)}${randomBytes(4).toString('hex')}`,
       clusterName: cluster.metadata.name,
-      clusterUid: cluster.status?.uid ?? '',
+      // The Cluster's own uid (metadata.uid), as health-probe records it: kubectl describe matches events by it.
+      clusterUid: cluster.metadata.uid ?? '',
       type: e.type,
       reason: e.reason,
       message: `${what}: ${e.message}`.slice(0, MAX_MESSAGE),

@@ -1,32 +1,8 @@
-/** One status.clusters entry (spec shape). */
-export interface ClusterEntry {
-  name: string;
-  status: 'Applied' | 'Pending' | 'Failed' | 'Removed' | 'Orphaned';
-  generation?: number;
-  reason?: string;
-  message?: string;
-  replicas?: number;
-  readyReplicas?: number;
-  availableReplicas?: number;
-}
-
-export interface Condition {
-  type: 'Propagation' | 'Ready';
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime: string;
-  lastUpdateTime: string;
-}
-
-export interface FederatedStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  clusters?: ClusterEntry[];
-  replicas?: number;
-  readyReplicas?: number;
-  availableReplicas?: number;
-}
+import type { FederatedClusterStatus, FederatedCondition, FederatedStatus } from '@flotilla/domain';
+/** One status.clusters entry, and the status, in the domain's shapes. */
+export type ClusterEntry = FederatedClusterStatus;
+export type { FederatedStatus };
+type Condition = FederatedCondition & { type: 'Propagation' | 'Ready'; lastTransitionTime: string; lastUpdateTime: string };
 
 export interface StatusInput {
   generation: number;
@@ -40,7 +16,7 @@ export interface StatusInput {
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function condition(prev: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime' | 'lastUpdateTime'>): Condition {
+function condition(prev: FederatedCondition[] | undefined, next: Omit<Condition, 'lastTransitionTime' | 'lastUpdateTime'>): Condition {
   const old = prev?.find((c) => c.type === next.type);
   const t = now();
   const sameStatus = old?.status === next.status;

@@ -187,7 +187,10 @@ export class AuditRecorder {
         );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => resolve(), this.backoffMs);
-          timer.unref();
+          // In service, the wait must not keep the process alive; at shutdown it must, or Node exits
+          // mid-retry (nothing else holds the loop once HTTP and gRPC are closed) and the events are
+          // lost without the "not stored at shutdown" report.
+          if (!this.closed) timer.unref();
           // close() cuts the wait short: shutdown retries at once, within its own deadline.
           this.wake = () => {
             clearTimeout(timer);

@@ -1,10 +1,13 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { map } from 'rxjs';
 import { decodeObjectBody, patchBodyText } from '../http/body';
 import { sendWritten, streamList, streamWatch } from '../http/responses';
 import { ClustersApiService, ListQuery, WriteQuery } from './clusters-api.service';
 import { REF } from '../openapi/schemas';
+import { CLUSTER_COLUMNS } from '../tables/cluster-columns';
+import { listAsTable, negotiateOrAnswer, objectAsTable, streamTable, tableWatchEvents } from '../tables/table-http';
 
 const rawBody = (req: Request) => (Buffer.isBuffer(req.body) ? req.body : undefined);
 
@@ -33,13 +36,21 @@ export class ClustersController {
   @ApiResponse({ status: 200, schema: REF.ClusterList })
   @ApiResponse({ status: 429, description: 'TooManyRequests: the caller has FLOTILLA_MAX_WATCHES_PER_CALLER streams open', schema: REF.Status })
   @ApiQuery({ name: 'timeoutSeconds', required: false, type: Number, description: 'with watch: end the stream after this many seconds' })
+  @ApiQuery({ name: 'includeObject', required: false, enum: ['None', 'Metadata', 'Object'], description: 'with Accept: application/json;as=Table;g=meta.k8s.io;v=v1 (kubectl get): what each row carries of its cluster' })
   async list(@Query() q: ListQuery & { watch?: string }, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const negotiated = negotiateOrAnswer(req, res);
+    if (!negotiated) return;
+    const { table } = negotiated;
     if (q.watch === 'true' || q.watch === '1') {
       const timeout = this.api.watchTimeout(q);
       const bounds = this.api.streams.boundsFor(req);
-      return streamWatch(res, this.api.watch(q, bounds.caller), timeout, bounds);
+      const events = this.api.watch(q, bounds.caller);
+      return streamWatch(res, table ? events.pipe(map(tableWatchEvents(CLUSTER_COLUMNS, table))) : events, timeout, bounds);
     }
-    if (this.api.pagedQuery(q)) res.json(await this.api.list(q));
+    if (this.api.pagedQuery(q)) {
+      const list = await this.api.list(q);
+      res.json(table ? listAsTable(CLUSTER_COLUMNS, list, table) : list);
+    } else if (table) await streamTable(res, this.api.listAll(q), CLUSTER_COLUMNS, table);
     else await streamList(res, this.api.listAll(q));
   }
 
@@ -61,8 +72,11 @@ export class ClustersController {
   @ApiParam({ name: 'name' })
   @ApiResponse({ status: 200, schema: REF.Cluster })
   @ApiResponse({ status: 404, schema: REF.Status })
-  get(@Param('name') name: string) {
-    return this.api.get(name);
+  async get(@Param('name') name: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const negotiated = negotiateOrAnswer(req, res);
+    if (!negotiated) return;
+    const cluster = await this.api.get(name);
+    res.json(negotiated.table ? objectAsTable(CLUSTER_COLUMNS, cluster as unknown as Record<string, unknown>, negotiated.table) : cluster);
   }
 
   @Put(':name')

@@ -1,16 +1,27 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { FlotillaError } from '@flotilla/domain';
 import { CallerSlots } from '@flotilla/service-kit';
 import { principalOf } from '../auth/principal';
 import { streamLimitsConfigShape } from '../imports/stream-limits-config';
 
-/** Refusal of one stream too many: the HTTP edge answers 429 with a Status naming the limit. */
-export class StreamLimitError extends Error {
-  constructor(
-    readonly caller: string,
-    readonly limit: number,
-  ) {
-    super(`too many open watches for user "${caller}": the limit is ${limit} (FLOTILLA_MAX_WATCHES_PER_CALLER); close a watch or stream and try again`);
+/**
+ * Refusal of one stream too many: TooManyRequests (429 with Retry-After at the HTTP edge) in
+ * kube-apiserver's words, naming the limit.
+ */
+export class StreamLimitError extends FlotillaError {
+  readonly caller: string;
+  readonly limit: number;
+
+  constructor(caller: string, limit: number) {
+    const refusal = FlotillaError.tooManyRequests(
+      `Too many open watches and streams for user "${caller}": the limit is ${limit} (FLOTILLA_MAX_WATCHES_PER_CALLER); close a watch or stream and try again.`,
+      1,
+      { causes: [{ reason: 'FieldValueInvalid', field: 'FLOTILLA_MAX_WATCHES_PER_CALLER', message: `at most ${limit} open streams per user` }] },
+    );
+    super(refusal.reason, refusal.message, refusal.details);
+    this.caller = caller;
+    this.limit = limit;
     this.name = 'StreamLimitError';
   }
 }

@@ -1,77 +1,88 @@
 import type { Express, Request, Response } from 'express';
-import { CLUSTER_API_GROUP } from '@flotilla/domain';
 import type { ResourceKind } from '../resources/resource-kind';
-import { resourceList } from '../resources/resource-routes';
+import { aggregatedContentType, discoveryEtag, groupDiscoveryList, negotiateDiscovery } from './aggregated';
+import { FIXED_GROUP_VERSIONS, GroupVersionResources, apiCatalog, groupVersionOf } from './api-catalog';
 
 /**
- * Discovery of Flotilla's own API, as kube-apiserver answers it (`/api`, `/apis`, `/apis/<group>`,
- * `/apis/<group>/<version>`), so a real kubectl (`kubectl --context flotilla get clusters`,
- * `auth can-i`, `api-resources`, `get federateddeployments -n x`) can find Flotilla's resources.
- * The group-versions of the generic layer's kinds (IAM, federation, the core group's namespaces)
- * come from their kind descriptors (their resource lists are served by ResourceRoutes); the others
- * are listed here.
- * Aggregated discovery, OpenAPI v2/v3 and server-side Tables are issue 16.
+ * Discovery of Flotilla's own API, as kube-apiserver 1.33 answers it: `/api` and `/apis` (legacy
+ * APIVersions / APIGroupList, or aggregated discovery, `application/json;g=apidiscovery.k8s.io;v=v2`
+ * and v2beta1, with an ETag), `/apis/<group>` and `/apis/<group>/<version>`, so a real kubectl
+ * (`get clusters`, `auth can-i`, `api-resources`, `get federateddeployments -n x`) finds Flotilla's
+ * resources in one request. Every answer comes from apiCatalog(), as do the OpenAPI documents. The
+ * generic layer's resource lists are served by ResourceRoutes; the fixed ones here.
  */
-interface GroupVersionResources {
-  group: string;
-  version: string;
-  resources: Record<string, unknown>[];
-}
 
-const ALL_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+const NOT_ACCEPTABLE = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message:
+    'only the following media types are accepted: application/json, application/yaml, application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList, application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+  reason: 'NotAcceptable',
+  code: 406,
+};
 
-const FIXED: GroupVersionResources[] = [
-  {
-    group: CLUSTER_API_GROUP,
-    version: 'v1alpha1',
-    resources: [
-      { name: 'clusters', singularName: 'cluster', namespaced: false, kind: 'Cluster', verbs: ALL_VERBS },
-      { name: 'clusters/kubeconfig', singularName: '', namespaced: false, kind: 'Cluster', verbs: ['create', 'get', 'update'] },
-      { name: 'clusters/proxy', singularName: '', namespaced: false, kind: 'Cluster', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
-      { name: 'clusters/orphans', singularName: '', namespaced: false, kind: 'OrphanList', verbs: ['get'] },
-    ],
-  },
-  {
-    group: 'authorization.k8s.io',
-    version: 'v1',
-    resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }],
-  },
-  {
-    group: 'audit.flotilla.io',
-    version: 'v1alpha1',
-    resources: [{ name: 'events', singularName: 'event', namespaced: false, kind: 'Event', verbs: ['list'] }],
-  },
-];
-
-function groupVersions(kinds: readonly ResourceKind[]): GroupVersionResources[] {
-  const byGroup = new Map<string, GroupVersionResources>();
-  for (const k of kinds) {
-    // The core group is /api/<version>, not a member of /apis.
-    if (k.group === '') continue;
-    const key = `${k.group}/${k.version}`;
-    if (!byGroup.has(key)) byGroup.set(key, { group: k.group, version: k.version, resources: resourceList(kinds.filter((x) => x.group === k.group && x.version === k.version)).resources });
-  }
-  return [...FIXED, ...byGroup.values()];
-}
-
-const apiGroup = (g: GroupVersionResources) => {
-  const version = { groupVersion: `${g.group}/${g.version}`, version: g.version };
-  return { name: g.group, versions: [version], preferredVersion: version };
+const apiGroup = (name: string, gvs: readonly GroupVersionResources[]) => {
+  const versions = gvs.map((g) => ({ groupVersion: groupVersionOf(g), version: g.version }));
+  return { name, versions, preferredVersion: versions[0] };
 };
 
 const send = (res: Response, body: unknown) => res.type('application/json').send(JSON.stringify(body));
 
+/** Precomputed answers of /api or /apis: the legacy body and both aggregated documents with their ETags. */
+function discoveryRoute(legacy: unknown, gvs: readonly GroupVersionResources[]) {
+  const aggregated = {
+    v2: JSON.stringify(groupDiscoveryList(gvs, 'v2')),
+    v2beta1: JSON.stringify(groupDiscoveryList(gvs, 'v2beta1')),
+  };
+  const etags = { v2: discoveryEtag(aggregated.v2), v2beta1: discoveryEtag(aggregated.v2beta1) };
+  const legacyText = JSON.stringify(legacy);
+  return (req: Request, res: Response): void => {
+    res.vary('Accept');
+    const answer = negotiateDiscovery(req.headers.accept);
+    if ('notAcceptable' in answer) {
+      res.status(406).type('application/json').send(JSON.stringify(NOT_ACCEPTABLE));
+      return;
+    }
+    if ('legacy' in answer) {
+      res.type('application/json').send(legacyText);
+      return;
+    }
+    const v = answer.aggregated;
+    res.setHeader('ETag', etags[v]);
+    res.setHeader('Content-Type', aggregatedContentType(v));
+    if (req.headers['if-none-match'] === etags[v]) {
+      res.status(304).end();
+      return;
+    }
+    res.status(200).end(aggregated[v]);
+  };
+}
+
 /** Mounts the discovery routes (GET only; authorised as non-resource paths every authenticated caller may read). */
 export function installDiscovery(http: Pick<Express, 'get'>, kinds: readonly ResourceKind[]): void {
-  const all = groupVersions(kinds);
+  const catalog = apiCatalog(kinds);
+  const core = catalog.filter((g) => g.group === '');
+  const named = catalog.filter((g) => g.group !== '');
+  const groups = new Map<string, GroupVersionResources[]>();
+  for (const g of named) groups.set(g.group, [...(groups.get(g.group) ?? []), g]);
   // The core group: the versions of core kinds served (host namespaces: v1); none, and kubectl skips /api/v1.
-  const coreVersions = [...new Set(kinds.filter((k) => k.group === '').map((k) => k.version))];
-  http.get('/api', (_req: Request, res: Response) => send(res, { kind: 'APIVersions', versions: coreVersions, serverAddressByClientCIDRs: [] }));
-  http.get('/apis', (_req: Request, res: Response) => send(res, { kind: 'APIGroupList', apiVersion: 'v1', groups: all.map(apiGroup) }));
-  for (const g of all) {
-    http.get(`/apis/${g.group}`, (_req: Request, res: Response) => send(res, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g) }));
+  const apiVersions = { kind: 'APIVersions', versions: core.map((g) => g.version), serverAddressByClientCIDRs: [] };
+  const groupList = { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups.entries()].map(([name, gvs]) => apiGroup(name, gvs)) };
+  http.get('/api', discoveryRoute(apiVersions, core));
+  http.get('/apis', discoveryRoute(groupList, named));
+  for (const [name, gvs] of groups) {
+    const body = { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(name, gvs) };
+    http.get(`/apis/${name}`, (_req: Request, res: Response) => send(res, body));
   }
-  for (const g of FIXED) {
-    http.get(`/apis/${g.group}/${g.version}`, (_req: Request, res: Response) => send(res, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${g.group}/${g.version}`, resources: g.resources }));
+  // The core group's resource lists (host namespaces and events), ahead of the generic layer's routes.
+  for (const g of core) {
+    const body = { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: g.version, resources: g.resources };
+    http.get(`/api/${g.version}`, (_req: Request, res: Response) => send(res, body));
+  }
+  for (const g of FIXED_GROUP_VERSIONS) {
+    const body = { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersionOf(g), resources: g.resources };
+    http.get(`/apis/${g.group}/${g.version}`, (_req: Request, res: Response) => send(res, body));
   }
 }

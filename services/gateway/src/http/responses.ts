@@ -15,9 +15,9 @@ export function sendWritten<T>(res: Response, code: number, written: Written<T>)
 const OVERFLOW_GRACE_MS = 5000;
 
 /**
- * Takes the caller's stream slot. Past the per-caller limit the answer is 429 with a Status
- * naming the limit (the domain has no TooManyRequests reason, so it is written here, at the edge).
- * Returns undefined when refused (the response is sent).
+ * Takes the caller's stream slot. Past the per-caller limit the answer is 429 TooManyRequests
+ * with a Retry-After and a Status naming the limit. Returns undefined when refused (the response
+ * is sent).
  */
 export function takeStreamSlot(res: Response, bounds: StreamBounds | undefined): (() => void) | undefined {
   if (!bounds) return () => undefined;
@@ -25,21 +25,15 @@ export function takeStreamSlot(res: Response, bounds: StreamBounds | undefined):
     return bounds.acquire();
   } catch (error) {
     if (!(error instanceof StreamLimitError)) throw error;
-    res.setHeader('Retry-After', '1');
-    res.status(429).type('application/json').send(
-      JSON.stringify({
-        kind: 'Status',
-        apiVersion: 'v1',
-        metadata: {},
-        status: 'Failure',
-        message: error.message,
-        reason: 'TooManyRequests',
-        details: { causes: [{ reason: 'FieldValueInvalid', field: 'FLOTILLA_MAX_WATCHES_PER_CALLER', message: `at most ${error.limit} open streams per user` }], retryAfterSeconds: 1 },
-        code: 429,
-      }),
-    );
+    sendStatus(res, toKubeStatus(error));
     return undefined;
   }
+}
+
+/** A Status as the whole answer, with Retry-After when it names one. */
+function sendStatus(res: Response, status: ReturnType<typeof toKubeStatus>): void {
+  if (status.details?.retryAfterSeconds) res.setHeader('Retry-After', String(status.details.retryAfterSeconds));
+  res.status(status.code).type('application/json').send(JSON.stringify(status));
 }
 
 /** The Status of a stream ended because its client stopped reading. */
@@ -129,7 +123,7 @@ export function streamWatch(res: Response, events: Observable<unknown>, timeoutS
         if (done) return;
         stop();
         const status = toKubeStatus(error);
-        if (!started) res.status(status.code).type('application/json').send(JSON.stringify(status));
+        if (!started) sendStatus(res, status);
         else res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       },
       complete: () => finish(),

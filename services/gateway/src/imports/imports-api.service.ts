@@ -168,8 +168,8 @@ export class ImportsApiService {
 
   /**
    * A template without a secret: the contexts POST .../kubeconfig mints (the member through the
-   * proxy, named `<name>`, and `flotilla` for Flotilla's own API), with a user entry to fill in.
-   * For OIDC users, `flotilla token` fills it once the CLI exists; POST mints a working one. It
+   * proxy, named `<name>`, and `flotilla` for Flotilla's own API), whose user runs `flotilla token`
+   * (the CLI's stored login: a token, or OIDC refreshed as needed); POST mints one with a token. It
    * never holds the member's own credentials, nor any Flotilla secret.
    */
   async memberKubeconfig(name: string, requestBase: string): Promise<string> {
@@ -186,7 +186,9 @@ export class ImportsApiService {
       preferences: {},
       // The gateway's CA when it serves TLS with its own (else the system roots verify it).
       clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.server, ...(this.ca.pem ? { 'certificate-authority-data': Buffer.from(this.ca.pem).toString('base64') } : {}) } })),
-      users: [{ name: TEMPLATE_USER, user: { token: '<your Flotilla token: POST this path mints a kubeconfig with one>' } }],
+      // No secret: kubectl asks the flotilla CLI (`flotilla login` first, with a token or OIDC), which
+      // prints an ExecCredential and refreshes an OIDC token when needed.
+      users: [{ name: TEMPLATE_USER, user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'flotilla', args: ['token'], interactiveMode: 'Never' } } }],
       contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: TEMPLATE_USER } })),
       'current-context': member,
     });

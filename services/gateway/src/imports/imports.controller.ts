@@ -72,7 +72,7 @@ export class ImportsController {
 
   @Get(':name/kubeconfig')
   @ApiOperation({
-    summary: 'A template without a secret (for OIDC users, filled by `flotilla token` once the CLI exists); POST mints a working one',
+    summary: 'A kubeconfig without a secret: its user runs `flotilla token` (after `flotilla login`, with a token or OIDC); POST mints one with a token',
     description: 'Contexts `<name>` (the member through the proxy) and `flotilla` (Flotilla\'s own API), as POST returns them; never the member credentials.',
   })
   @ApiParam({ name: 'name' })

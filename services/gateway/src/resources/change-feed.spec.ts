@@ -1,4 +1,5 @@
 import type { ObjectChange, ObjectChangePage, ObjectListPage, ObjectStore, StoredObject } from '@flotilla/clients';
+import { Observable, Subscriber } from 'rxjs';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
 import { eventually } from '@flotilla/testing';
 import { FeedEvent, ObjectChangeFeed } from './change-feed';
@@ -54,6 +55,35 @@ class MemoryStore implements ObjectStore {
     const limit = options.limit ?? 1000;
     const changes = this.log.filter((c) => BigInt(c.revision) > BigInt(since) && (!options.resources?.length || options.resources.includes(c.object.resource))).slice(0, limit);
     return { changes, revision: changes.length === limit ? changes[changes.length - 1]!.revision : String(this.revision) };
+  }
+}
+
+/** The same store pushing its changes as the registry's WatchObjectChanges does: after each write, to every open stream. */
+class PushingStore extends MemoryStore {
+  streams = new Set<{ position: bigint; resources: string[]; out: Subscriber<ObjectChangePage> }>();
+  watchCalls = 0;
+
+  watchChanges(since: string, options: { resources?: string[] } = {}): Observable<ObjectChangePage> {
+    return new Observable<ObjectChangePage>((out) => {
+      this.watchCalls++;
+      const stream = { position: BigInt(since), resources: options.resources ?? [], out };
+      this.streams.add(stream);
+      this.push(stream);
+      return () => this.streams.delete(stream);
+    });
+  }
+
+  override put(resource: string, name: string, object: Record<string, unknown> = {}) {
+    const stored = super.put(resource, name, object);
+    // Pushed a moment after the commit, as a NOTIFY would.
+    setImmediate(() => this.streams.forEach((s) => this.push(s)));
+    return stored;
+  }
+
+  private push(s: { position: bigint; resources: string[]; out: Subscriber<ObjectChangePage> }): void {
+    const changes = this.log.filter((c) => BigInt(c.revision) > s.position && s.resources.includes(c.object.resource));
+    s.position = this.revision;
+    s.out.next({ changes, revision: String(this.revision) });
   }
 }
 
@@ -134,5 +164,24 @@ describe('ObjectChangeFeed', () => {
     expect(seen).toEqual(['SYNC @0', 'ADDED a@1']);
     expect(Date.now() - started).toBeLessThan(2000);
     await slow.onModuleDestroy();
+  });
+
+  it('follows the changes the registry pushes: caughtUp resolves on the push, with polling a minute away', async () => {
+    const pushing = new PushingStore();
+    const pushed = new ObjectChangeFeed(pushing, undefined, undefined, { pollMs: 60_000, caughtUpTimeoutMs: 5000 });
+    const seen: string[] = [];
+    pushed.follow(['users.x'], (e) => seen.push(describeEvent(e)));
+    await eventually(() => expect(seen).toEqual(['SYNC @0']));
+    const written = pushing.put('users.x', 'a');
+    // A write of a resource nobody follows is waited for too: the stream's revision moves on.
+    const other = pushing.put('tokens.x', 't');
+    const started = Date.now();
+    await pushed.caughtUp(written.resourceVersion);
+    await pushed.caughtUp(other.resourceVersion);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(seen).toEqual(['SYNC @0', 'ADDED a@1']);
+    expect(pushing.changeCalls).toBe(0);
+    expect(pushing.watchCalls).toBe(1);
+    await pushed.onModuleDestroy();
   });
 });

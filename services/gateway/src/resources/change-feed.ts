@@ -20,14 +20,17 @@ export const CHANGE_FEED = Symbol('gateway.change-feed');
 export const CHANGE_FEED_OPTIONS = Symbol('gateway.change-feed-options');
 
 export interface ChangeFeedOptions {
+  /** Polling interval, used only when the registry does not push changes (WatchObjectChanges, ADR 0036). */
   pollMs: number;
+  /** Follow the registry's push stream (default true); false polls every pollMs. */
+  stream: boolean;
   /** How long a writer waits for its replica at most; past it the write is answered anyway (it did happen). */
   caughtUpTimeoutMs: number;
   /** Changes asked for per poll; a full page is followed at once by the next. */
   pageSize: number;
 }
 
-const DEFAULTS: ChangeFeedOptions = { pollMs: 500, caughtUpTimeoutMs: 5000, pageSize: 1000 };
+const DEFAULTS: ChangeFeedOptions = { pollMs: 500, stream: true, caughtUpTimeoutMs: 5000, pageSize: 1000 };
 const LIST_PAGE = 500;
 
 interface Follower {
@@ -44,8 +47,9 @@ interface Waiter {
 }
 
 /**
- * One follower of the object store per gateway replica (ObjectFollower: lists, then polls
- * ObjectStore.changes; ADR 0031), fanned out to followers here.
+ * One follower of the object store per gateway replica (ObjectFollower: lists, then follows the
+ * changes the registry pushes as they commit, WatchObjectChanges, polling ObjectStore.changes
+ * only when the registry does not serve it; ADR 0031, 0036), fanned out to followers here.
  *
  * A new follower asks the ObjectFollower to list its resources; its SYNC carries the oldest of
  * those listings' revisions, and it gets only changes after it. The ObjectFollower delivers a
@@ -75,6 +79,7 @@ export class ObjectChangeFeed implements ChangeFeed, OnModuleDestroy {
     this.logger = runtime?.logger;
     this.source = new ObjectFollower(store, {
       pollMs: this.options.pollMs,
+      stream: this.options.stream,
       listPageSize: LIST_PAGE,
       changesPageSize: this.options.pageSize,
       onSync: (listings) => this.syncFollowers(listings),
@@ -85,7 +90,7 @@ export class ObjectChangeFeed implements ChangeFeed, OnModuleDestroy {
       },
       onError: (error, failures) => {
         if (failures === 1 || failures % 20 === 0) {
-          this.logger?.warn({ err: error instanceof Error ? error.message : String(error), failures }, 'change feed poll failed; retrying');
+          this.logger?.warn({ err: error instanceof Error ? error.message : String(error), failures }, 'following the object store failed; retrying');
         }
       },
     });
@@ -118,7 +123,7 @@ export class ObjectChangeFeed implements ChangeFeed, OnModuleDestroy {
       };
       waiter.timer.unref();
       this.waiters.add(waiter);
-      // The writer waits: poll now rather than at the next interval.
+      // The writer waits: poll now rather than at the next interval (a no-op while changes are pushed).
       this.source.wake();
     });
   }

@@ -7,12 +7,24 @@ import { ListQuery, filterBySelectors, listLimit, parseSelectors } from './query
 import { asApiError, isNotFound, namespaceNotFound, preconditionFailed } from './resource-errors';
 import { KindContext, ResourceKind, WriteContext, apiVersionOf } from './resource-kind';
 import { Json, isObject, serverMetadata } from './validation';
+import { ApplyOptions, applyConfigFor, applyToLive, defaultFieldManager, managedFieldsOnCreate, managedFieldsOnUpdate, unchanged, withManagedFields } from './server-side-apply';
 
 export interface WriteOptions {
   dryRun: boolean;
   /** The request's namespace (namespaced kinds); '' or absent for cluster-scoped ones. */
   namespace?: string;
   principal?: Principal;
+  /** ?fieldManager of a write, and the User-Agent that names the writer without one (managedFields). */
+  fieldManager?: string;
+  userAgent?: string;
+}
+
+/** What a change of an update produces: the new body, and for an apply the managedFields it leaves. */
+interface Changed {
+  body: unknown;
+  managedFields?: unknown[];
+  /** An apply that changes nothing is answered without a write (kube-apiserver's no-op). */
+  skipNoop?: boolean;
 }
 
 export interface DeletePreconditions {
@@ -87,13 +99,14 @@ export class ResourceApiService {
     return kind.toApi(await this.getStored(kind, name, namespace));
   }
 
-  async create(kind: ResourceKind, body: unknown, options: WriteOptions): Promise<Json> {
+  async create(kind: ResourceKind, body: unknown, options: WriteOptions, managedFields?: unknown[]): Promise<Json> {
     this.writable(kind);
     const namespace = options.namespace ?? '';
     if (kind.namespaced) await this.requireNamespace(namespace);
     const validated = kind.validate(body, undefined, { namespace });
     const prepared = kind.prepareCreate?.(validated) ?? { object: validated };
     let object: Json = { ...prepared.object, apiVersion: apiVersionOf(kind), kind: kind.kind };
+    if (managedFields) object = withManagedFields(object, managedFields);
     const name = String(metaOf(object).name ?? '');
     object = (await kind.admit?.(object, undefined, this.writeContext('create', options))) ?? object;
     if (options.dryRun) {
@@ -121,7 +134,7 @@ export class ResourceApiService {
       });
     }
     const withName = isObject(body) ? { ...body, metadata: { ...sent, name } } : body;
-    return this.update(kind, name, () => withName, options, 'update');
+    return this.update(kind, name, () => ({ body: withName }), options, 'update');
   }
 
   async patch(kind: ResourceKind, name: string, contentType: string | undefined, patchText: string, options: WriteOptions): Promise<Json> {
@@ -129,7 +142,47 @@ export class ResourceApiService {
     const type = patchTypeFromContentType(contentType, [PatchType.Merge, PatchType.Json]);
     const patch = parseJsonBounded(patchText, 'the patch');
     // The patch applies to the object as the client sees it (hidden fields stay out of its reach).
-    return this.update(kind, name, (current) => (type === PatchType.Merge ? applyMergePatch(current, patch) : applyJsonPatch(current, patch)), options, 'patch');
+    return this.update(kind, name, (current) => ({ body: type === PatchType.Merge ? applyMergePatch(current, patch) : applyJsonPatch(current, patch) }), options, 'patch');
+  }
+
+  /**
+   * Server-side apply: the configuration merged into the object (created when absent, after
+   * `beforeCreate`, which checks the caller may create), ownership recorded in managedFields,
+   * a field another manager owns a 409 Conflict unless forced.
+   */
+  async apply(kind: ResourceKind, name: string, body: unknown, options: WriteOptions, apply: ApplyOptions, beforeCreate?: () => Promise<void>): Promise<{ created: boolean; object: Json }> {
+    this.writable(kind);
+    const namespace = options.namespace ?? '';
+    const { config, resourceVersion } = applyConfigFor(kind, name, namespace, body);
+    for (let attempt = 1; ; attempt++) {
+      if (!(await this.exists(kind, name, namespace))) {
+        if (resourceVersion !== undefined) throw asApiError(kind, name, new FlotillaError(ErrorReason.NotFound, 'not found'));
+        await beforeCreate?.();
+        try {
+          return { created: true, object: await this.create(kind, config, options, managedFieldsOnCreate(kind, config, apply)) };
+        } catch (error) {
+          if (!(error instanceof FlotillaError && error.reason === ErrorReason.AlreadyExists) || options.dryRun || attempt >= UPDATE_ATTEMPTS) throw error;
+          continue;
+        }
+      }
+      try {
+        const object = await this.update(
+          kind,
+          name,
+          (current) => {
+            const applied = applyToLive(kind, current, config, apply);
+            const merged = resourceVersion === undefined ? applied.object : { ...applied.object, metadata: { ...metaOf(applied.object), resourceVersion } };
+            return { body: merged, managedFields: applied.managedFields, skipNoop: true };
+          },
+          options,
+          'patch',
+        );
+        return { created: false, object };
+      } catch (error) {
+        // Deleted in between: the next round creates it.
+        if (!isNotFound(error) || attempt >= UPDATE_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /**
@@ -194,12 +247,14 @@ export class ResourceApiService {
    * carries the resourceVersion it was given (the client asked for none of its own), a lost race
    * is retried, as the API server does; a stale resourceVersion the client sent is a 409.
    */
-  private async update(kind: ResourceKind, name: string, change: (current: Json) => unknown, options: WriteOptions, verb: 'update' | 'patch'): Promise<Json> {
+  private async update(kind: ResourceKind, name: string, change: (current: Json) => Changed, options: WriteOptions, verb: 'update' | 'patch'): Promise<Json> {
     const namespace = options.namespace ?? '';
     for (let attempt = 1; ; attempt++) {
       const old = await this.getStored(kind, name, namespace);
       const oldVersion = String(metaOf(old).resourceVersion);
-      const body = change(kind.toApi(old));
+      const shown = kind.toApi(old);
+      const changed = change(shown);
+      const body = changed.body;
       const validated = kind.validate(body, old, { namespace });
       const asked = metaOf(validated).resourceVersion;
       const clientVersion = typeof asked === 'string' && asked !== '' && asked !== oldVersion ? asked : undefined;
@@ -211,6 +266,9 @@ export class ResourceApiService {
         metadata: { ...metaOf(validated), ...serverMetadata(old), name, ...(namespace ? { namespace } : {}), resourceVersion: clientVersion ?? oldVersion },
       };
       object = (await kind.admit?.(object, old, this.writeContext(verb, options))) ?? object;
+      const managedFields = changed.managedFields ?? managedFieldsOnUpdate(kind, shown, kind.toApi(object), options.fieldManager || defaultFieldManager(options.userAgent));
+      if (managedFields) object = withManagedFields(object, managedFields);
+      if (changed.skipNoop && clientVersion === undefined && unchanged(object, old)) return shown;
       const finishing = this.checkFinalizers(kind, name, object, old);
       if (options.dryRun) return kind.toApi(object);
       try {

@@ -7,9 +7,12 @@ import { principalOf } from '../auth/principal';
 import { decodeObjectBody, patchBodyText } from '../http/body';
 import { CHANGE_FEED, ChangeFeed } from './change-feed';
 import { ListQuery, isTrue, parseDryRun, single } from './query';
-import { ResourceApiService } from './resource-api.service';
+import { ResourceApiService, WriteOptions } from './resource-api.service';
+import { isApplyPatch, parsePatchOptions } from './server-side-apply';
 import { RESOURCE_KINDS, ResourceKind, basePathOf, groupVersionPathOf, namespacedPathOf } from './resource-kind';
 import { ResourceWatch } from './resource-watch';
+import { columnsForKind } from '../tables/kind-columns';
+import { NotAcceptableError, listAsTable, notAcceptableStatus, objectAsTable, tableFormatOf, tableWatchEvents } from '../tables/table-http';
 
 /** What a request asks, in Kubernetes authorization terms. */
 export interface ResourceAttributes {
@@ -103,7 +106,7 @@ export class ResourceRoutes {
   private handle(kind: ResourceKind, handler: Handler) {
     return (req: Request, res: Response, _next: NextFunction): void => {
       handler(req, res).catch((error: unknown) => {
-        const status = toKubeStatus(error);
+        const status = error instanceof NotAcceptableError ? notAcceptableStatus(error.message) : toKubeStatus(error);
         if (status.code >= 500 && !(error instanceof FlotillaError)) {
           this.runtime.logger.error({ err: error instanceof Error ? error.message : String(error), resource: kind.storeKey }, 'resource request failed');
         }
@@ -121,29 +124,38 @@ export class ResourceRoutes {
     await this.authorizer?.authorize(req, { verb, group: kind.group, resource: kind.plural, ...(name !== undefined ? { name } : {}), ...(namespace ? { namespace } : {}) });
   }
 
-  private writeOptions(req: Request, dryRun: boolean) {
+  private writeOptions(req: Request, dryRun: boolean): WriteOptions {
     const principal = principalOf(req);
-    return { dryRun, namespace: namespaceOf(req), ...(principal ? { principal } : {}) };
+    const fieldManager = single(query(req).fieldManager, 'fieldManager');
+    const userAgent = req.headers['user-agent'];
+    return { dryRun, namespace: namespaceOf(req), ...(principal ? { principal } : {}), ...(fieldManager ? { fieldManager } : {}), ...(userAgent ? { userAgent } : {}) };
   }
 
   private async listOrWatch(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     const q = listQuery(req);
     if (isTrue(q.watch)) {
       await this.authorize(req, kind, 'watch');
-      const watch = new ResourceWatch(kind, q, res, { feed: this.feed, store: this.store }, namespaceOf(req));
+      // `kubectl get -w` asks for Tables: every event's object is a Table of one row.
+      const table = tableFormatOf(req);
+      const present = table ? tableWatchEvents(columnsForKind(kind), table) : undefined;
+      const watch = new ResourceWatch(kind, q, res, { feed: this.feed, store: this.store }, namespaceOf(req), present);
       this.watches.add(watch);
       void watch.done.then(() => this.watches.delete(watch));
       watch.start();
       return watch.done;
     }
     await this.authorize(req, kind, 'list');
-    res.json(await this.api.list(kind, q, namespaceOf(req)));
+    const table = tableFormatOf(req);
+    const list = await this.api.list(kind, q, namespaceOf(req));
+    res.json(table ? listAsTable(columnsForKind(kind), list, table) : list);
   }
 
   private async get(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     const name = String(req.params.name);
     await this.authorize(req, kind, 'get', name);
-    res.json(await this.api.get(kind, name, namespaceOf(req)));
+    const table = tableFormatOf(req);
+    const object = await this.api.get(kind, name, namespaceOf(req));
+    res.json(table ? objectAsTable(columnsForKind(kind), object, table) : object);
   }
 
   private async create(kind: ResourceKind, req: Request, res: Response): Promise<void> {
@@ -165,7 +177,18 @@ export class ResourceRoutes {
     const name = String(req.params.name);
     await this.authorize(req, kind, 'patch', name);
     const dryRun = parseDryRun(query(req).dryRun);
-    res.json(await this.api.patch(kind, name, req.headers['content-type'], patchBodyText(rawBody(req)), this.writeOptions(req, dryRun)));
+    const contentType = req.headers['content-type'];
+    const apply = isApplyPatch(contentType);
+    const patchOptions = parsePatchOptions(query(req), apply);
+    const options = { ...this.writeOptions(req, dryRun), ...(patchOptions.fieldManager ? { fieldManager: patchOptions.fieldManager } : {}) };
+    if (!apply) {
+      res.json(await this.api.patch(kind, name, contentType, patchBodyText(rawBody(req)), options));
+      return;
+    }
+    // Server-side apply: YAML (or JSON) under the same bounds; creating the object needs create rights too.
+    const body = decodeObjectBody(rawBody(req), 'application/yaml');
+    const { created, object } = await this.api.apply(kind, name, body, options, patchOptions, () => this.authorize(req, kind, 'create'));
+    res.status(created ? 201 : 200).json(object);
   }
 
   private async delete(kind: ResourceKind, req: Request, res: Response): Promise<void> {

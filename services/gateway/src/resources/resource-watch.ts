@@ -57,6 +57,8 @@ export class ResourceWatch {
     private readonly deps: WatchDeps,
     /** Only this namespace's objects ('' : every namespace, and cluster-scoped kinds). */
     private readonly namespace = '',
+    /** How each event is shown (as a Table for `kubectl get -w`); unset: the plain WatchEvent. */
+    private readonly present: (event: { type: string; object: unknown }) => unknown = (event) => event,
   ) {
     // Parse everything first: a bad query is a plain 400 before any stream starts.
     this.selectors = parseSelectors(q);
@@ -164,12 +166,12 @@ export class ResourceWatch {
   }
 
   private send(type: string, object: Json): void {
-    this.write({ type, object: this.kind.toApi(object) });
+    this.write(this.present({ type, object: this.kind.toApi(object) }));
   }
 
   private bookmark(): void {
     if (!this.live || this.last === undefined) return;
-    this.write({ type: 'BOOKMARK', object: { apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, metadata: { resourceVersion: this.last.toString() } } });
+    this.write(this.present({ type: 'BOOKMARK', object: { apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, metadata: { resourceVersion: this.last.toString() } } }));
   }
 
   private write(event: unknown): void {

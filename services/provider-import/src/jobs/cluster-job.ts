@@ -1,4 +1,4 @@
-import { ClusterConditionType, ErrorReason, FlotillaError, findCondition } from '@flotilla/domain';
+import { ClusterConditionType, FlotillaError, findCondition } from '@flotilla/domain';
 import type { Cluster, ImportJobType } from '@flotilla/domain';
 import type { ImportJobsClient } from '@flotilla/clients';
 import type { Logger } from '@flotilla/observability';
@@ -41,8 +41,7 @@ export interface ClusterJobDeps {
  * not change by retrying: it is the job's outcome at once, with its reason.
  */
 export function retryable(error: unknown): boolean {
-  if (!(error instanceof FlotillaError)) return true;
-  return error.reason === ErrorReason.ServiceUnavailable || error.reason === ErrorReason.Timeout;
+  return !(error instanceof FlotillaError) || FlotillaError.isRetryable(error);
 }
 
 /**

@@ -50,6 +50,8 @@ export const REGISTRY_CALLERS: CallerTable = {
   [objects('GetObject')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
   [objects('ListObjects')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
   [objects('ListObjectChanges')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
+  // The same changes pushed as they commit (ADR 0036): a stream per follower, bounded per caller.
+  [objects('WatchObjectChanges')]: [Id.Gateway, Id.ProviderImport, Id.FederationSync],
   // Sealed fields in plaintext (a FederatedSecret's data, ADR 0034): only the service that places them in members.
   [objects('UnsealObject')]: [Id.FederationSync],
   // Audit events: written and read by the gateway only (it audits its API and the API proxy).

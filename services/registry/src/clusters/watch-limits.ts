@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ErrorReason, FlotillaError } from '@flotilla/domain';
 import { CallerSlots, InternalIdentity } from '@flotilla/service-kit';
 
 /**
@@ -42,15 +41,13 @@ export function watchCaller(identity: string | undefined, onBehalfOf: string | u
   return id === TRUSTED_FOR_USERS && onBehalfOf ? `${id}/${onBehalfOf}` : id;
 }
 
-/** Counts open streams per caller; acquire() refuses past the limit, naming it. */
+/**
+ * Counts open streams per caller; acquire() refuses past the limit with TooManyRequests (gRPC
+ * RESOURCE_EXHAUSTED, the reason in the error trailer) naming the limit, with a retry hint:
+ * retryable like ServiceUnavailable (FlotillaError.isRetryable).
+ */
 export class CallerStreams extends CallerSlots {
   constructor(max: number) {
-    // No TooManyRequests reason exists in the domain yet; ServiceUnavailable with a retry hint is
-    // what internal callers already back off on.
-    super(
-      max,
-      (caller, open, limit) =>
-        new FlotillaError(ErrorReason.ServiceUnavailable, `too many open watches: ${caller} has ${open} (FLOTILLA_MAX_WATCHES_PER_CALLER=${limit}); close one, or raise the limit`, { retryAfterSeconds: 1 }),
-    );
+    super(max, CallerSlots.tooManyRequests({ what: 'open watches', setting: 'FLOTILLA_MAX_WATCHES_PER_CALLER', fix: 'close one, or raise the limit' }));
   }
 }

@@ -178,6 +178,11 @@ export class ObjectsService implements OnModuleInit {
     });
   }
 
+  /** The newest committed revision ('0' before the first write). */
+  headRevision(): Promise<string> {
+    return this.snapshot.run((tx) => this.changes.currentRevision(tx));
+  }
+
   changesSince(since: string, options: { resources?: string[]; limit?: number } = {}): Promise<ObjectChangePage> {
     const from = parseRevision(since, 'since');
     const resources = [...new Set(options.resources ?? [])];

@@ -3,12 +3,12 @@
  * and `portforward` need an upgrade to WebSocket or SPDY/3.1, and answer 400 without one.
  * Options are checked before upgrading, so mistakes come back as ordinary Status answers.
  */
+import { obj, str } from '@flotilla/apply';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { VirtualCluster } from '../../cluster/cluster';
 import { badRequest } from '../../api/errors';
-import { obj, str } from '../../model/json';
 import type { RequestInfo } from '../request-info';
 import { EXEC_WS_PROTOCOLS, execOverSpdy, execOverWebSocket } from './exec-transports';
 import { PORT_FORWARD_CHANNEL_PROTOCOLS, PORT_FORWARD_TUNNEL_PROTOCOLS, portForwardOverChannels, portForwardOverSpdy, portForwardOverTunnel, portsFromQuery, type PodRef } from './portforward';

@@ -4,11 +4,11 @@
  * what runs between them: a built-in command (cluster/commands.ts) or the container's main
  * process (attach). The final Status is what the kubelet writes (remotecommand ServeExec).
  */
+import { type JsonObject } from '@flotilla/apply';
 import type { VirtualCluster } from '../../cluster/cluster';
 import { runCommand, type ByteQueue } from '../../cluster/commands';
 import { containerEnv, resolveContainer } from '../../cluster/kubelet';
 import { ApiError, badRequest } from '../../api/errors';
-import type { JsonObject } from '../../model/json';
 
 /** remotecommand protocol names (k8s.io/apimachinery/pkg/util/remotecommand). */
 export const STREAM_PROTOCOL_V5 = 'v5.channel.k8s.io';

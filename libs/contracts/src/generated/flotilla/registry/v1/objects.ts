@@ -24,6 +24,8 @@ export interface ObjectServiceClient {
   listObjectChanges(request: ListObjectChangesRequest, metadata?: Metadata): Observable<ObjectChangeList>;
   /** The full plaintext object of a resource with sealed fields (a FederatedSecret with its spec.template.data and stringData, which no other method returns; ADR 0034). For federation-sync only; INVALID_ARGUMENT (BadRequest) for a resource that seals nothing. */
   unsealObject(request: UnsealObjectRequest, metadata?: Metadata): Observable<StoredObject>;
+  /** The changes after a revision as they commit (ADR 0036): first what the log holds after `since`, then each new batch a moment after its commit (Postgres NOTIFY, with a periodic re-read as a safety net). A batch with no changes is a bookmark: everything up to its revision is delivered. OUT_OF_RANGE (Gone) when `since` is older than the retained log; UNAVAILABLE past the per-caller stream limit or when the caller does not read. The stream ends by itself after a long idle time: resume from the last revision received. */
+  watchObjectChanges(request: WatchObjectChangesRequest, metadata?: Metadata): Observable<ObjectChangeList>;
 }
 
 /** Server side: what a controller implementing ObjectService provides. */
@@ -35,6 +37,7 @@ export interface ObjectServiceController {
   listObjects(request: ListObjectsRequest, metadata?: Metadata): Promise<ObjectList> | Observable<ObjectList> | ObjectList;
   listObjectChanges(request: ListObjectChangesRequest, metadata?: Metadata): Promise<ObjectChangeList> | Observable<ObjectChangeList> | ObjectChangeList;
   unsealObject(request: UnsealObjectRequest, metadata?: Metadata): Promise<StoredObject> | Observable<StoredObject> | StoredObject;
+  watchObjectChanges(request: WatchObjectChangesRequest, metadata?: Metadata): Observable<ObjectChangeList>;
 }
 
 export interface StoredObject {
@@ -125,4 +128,11 @@ export interface ObjectChangeList {
   changes?: ObjectChange[];
   /** Pass it as `since` next time. */
   revision?: string;
+}
+
+export interface WatchObjectChangesRequest {
+  /** Changes after this revision (exclusive). */
+  since?: string;
+  /** Only these resources; empty: all. */
+  resources?: string[];
 }

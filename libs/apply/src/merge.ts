@@ -1,7 +1,7 @@
-/** Server-side apply: merging an applied configuration, field ownership and conflicts. */
-import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from '../model/json';
-import { childSchema, type ListSchema, type Schema } from '../model/schema';
-import { listItemElement, SEP, type FieldSet, hasDescendant, valueAt, formatPath } from '../model/fieldset';
+/** Server-side apply's pieces: merging an applied configuration, removing dropped fields, conflicts and their wording. */
+import { clone, deepEqual, isObject, type JsonObject, type JsonValue } from './json';
+import { childSchema, type ListSchema, type Schema } from './schema';
+import { listItemElement, SEP, type FieldSet, hasDescendant, valueAt, formatPath } from './fieldset';
 
 /** Merges `config` into `live`: the applied fields take the configured values. */
 export function mergeApplied(live: JsonValue | undefined, config: JsonValue, schema: Schema): JsonValue {

@@ -1,7 +1,7 @@
 /** managedFields bookkeeping for Update and Apply operations. */
-import { deepEqual, isObject, obj, type JsonObject, type JsonValue } from '../model/json';
-import { difference, fromFieldsV1, toFieldSet, toFieldsV1, union, valueAt, type FieldSet } from '../model/fieldset';
-import type { Schema } from '../model/schema';
+import { deepEqual, isObject, obj, type JsonObject, type JsonValue } from './json';
+import { difference, fromFieldsV1, toFieldSet, toFieldsV1, union, valueAt, type FieldSet } from './fieldset';
+import type { Schema } from './schema';
 
 export interface ManagedEntry {
   manager: string;

@@ -1,15 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { MemberAddressPolicy, MemberClient, parseKubeconfig } from '@flotilla/kube';
-import { ClusterHandle, KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig } from '@flotilla/kube-emulator';
+import { ClusterHandle, KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig, followOutput } from '@flotilla/kube-emulator';
 import { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, eventually, makeDevPki, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, eventually, httpsCall, makeDevPki, preparePlatformEnv } from '@flotilla/testing';
 import { startRegistry } from '../../services/registry/src/main';
 import { startGateway } from '../../services/gateway/src/main';
 import { startProviderImport } from '../../services/provider-import/src/main';
@@ -30,35 +29,11 @@ const AUDIENCE = 'urn:flotilla:gateway';
 const policy = new MemberAddressPolicy({ allowLoopback: true });
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** The emulator's admin kubeconfig with a bearer token: the service-account path trades it for a lasting one. */
-function tokenKubeconfig(c: ClusterHandle): string {
-  const doc = parse(c.kubeconfig('admin')) as Json;
-  doc.users[0].user = { token: c.tokens.admin };
-  return stringify(doc);
-}
-
 /** A kubeconfig of Flotilla's with its user's token replaced (another user, an OIDC JWT). */
 function withToken(kubeconfigYaml: string, token: string): string {
   const doc = parse(kubeconfigYaml) as Json;
   for (const u of doc.users) u.user = { token };
   return writeKubeconfig(stringify(doc));
-}
-
-/** Collects a long-running kubectl's output; `waitFor` resolves once it matches. */
-function watchOutput(child: ChildProcess) {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return {
-    waitFor: (re: RegExp, timeoutMs = 15_000) =>
-      eventually(() => {
-        const m = re.exec(out);
-        if (!m) throw new Error(`no ${re} in stdout ${JSON.stringify(out)} (stderr ${JSON.stringify(err)})`);
-        return m;
-      }, { timeoutMs, intervalMs: 50 }),
-    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
-  };
 }
 
 describe('issue 14: a real kubectl through Flotilla, as yourself (users, roles, impersonation, audit)', () => {
@@ -81,24 +56,7 @@ describe('issue 14: a real kubectl through Flotilla, as yourself (users, roles, 
 
   /** A REST call to the gateway over HTTPS (trusting its CA). */
   function call(method: string, path: string, body?: unknown, token = platform.adminToken) {
-    return new Promise<{ status: number; json: Json; text: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-      const headers = { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
-      const req = request(`${base}${path}`, { method, ca: gatewayCa, headers }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => {
-          let json: Json = {};
-          try {
-            json = JSON.parse(text) as Json;
-          } catch {
-            // YAML or empty
-          }
-          resolve({ status: res.statusCode!, json, text, headers: res.headers });
-        });
-      });
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+    return httpsCall({ base, ca: gatewayCa, token }, method, path, { body });
   }
   const created = async (path: string, body: Json) => expect((await call('POST', path, body)).status).toBe(201);
   const k = (who: string, args: string[], input?: string) => kubectl(args, { kubeconfig: kc[who]!, input, timeoutMs: 30_000 });
@@ -111,7 +69,7 @@ describe('issue 14: a real kubectl through Flotilla, as yourself (users, roles, 
       apiVersion: 'cluster.kubesphere.io/v1alpha1',
       kind: 'Cluster',
       metadata: { name, labels: { env: 'dev' }, annotations: { 'import.flotilla.io/credentials': 'service-account', ...annotations } },
-      spec: { connection: { type: 'direct', kubeconfig: tokenKubeconfig(c) } },
+      spec: { connection: { type: 'direct', kubeconfig: c.kubeconfig('admin-token') } },
     });
   }
 
@@ -231,7 +189,7 @@ describe('issue 14: a real kubectl through Flotilla, as yourself (users, roles, 
   });
 
   it('2b. get configmaps -w receives a change made directly in the member', async () => {
-    const w = watchOutput(await kubectlSpawn(['get', 'configmaps', '-w'], { kubeconfig: kc.alice! }));
+    const w = followOutput(await kubectlSpawn(['get', 'configmaps', '-w'], { kubeconfig: kc.alice! }));
     try {
       await w.waitFor(/kube-root-ca\.crt/);
       await admin(a).request('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-member' }, data: { a: 'b' } });
@@ -243,7 +201,7 @@ describe('issue 14: a real kubectl through Flotilla, as yourself (users, roles, 
 
   it('2c. logs -f receives appended lines', async () => {
     await eventually(async () => expect((await k('alice', ['get', 'pod', 'web', '-o', 'jsonpath={.status.phase}'])).stdout).toBe('Running'));
-    const f = watchOutput(await kubectlSpawn(['logs', '-f', 'web'], { kubeconfig: kc.alice! }));
+    const f = followOutput(await kubectlSpawn(['logs', '-f', 'web'], { kubeconfig: kc.alice! }));
     try {
       a.appendLog('default', 'web', 'first line');
       await f.waitFor(/first line/);
@@ -264,9 +222,9 @@ describe('issue 14: a real kubectl through Flotilla, as yourself (users, roles, 
   });
 
   it('2e. port-forward carries bytes both ways', async () => {
-    const pf = watchOutput(await kubectlSpawn(['port-forward', 'pod/web', '0:8080'], { kubeconfig: kc.alice! }));
+    const pf = followOutput(await kubectlSpawn(['port-forward', 'pod/web', '0:8080'], { kubeconfig: kc.alice! }));
     try {
-      const port = Number((await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/))[1]);
+      const port = Number((await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/))![1]);
       const echoed = await new Promise<string>((resolve, reject) => {
         const s = connect(port, '127.0.0.1', () => s.write('hello member'));
         let got = '';

@@ -1,11 +1,10 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ClusterHandle, KubeEmulator, kubectl } from '@flotilla/kube-emulator';
-import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, eventually, makeDevPki, preparePlatformEnv, startServiceProcess } from '@flotilla/testing';
+import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, eventually, httpsCall, makeDevPki, preparePlatformEnv, startServiceProcess } from '@flotilla/testing';
 
 /**
  * Issue 16's CLI proof: the real `flotilla` binary (cli/bin/flotilla.js running the build in dist/)
@@ -16,13 +15,6 @@ import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, eventually, makeDevPki, pr
 type Json = Record<string, any>;
 type Run = { code: number | null; stdout: string; stderr: string };
 const BIN = join(WORKSPACE_ROOT, 'cli/bin/flotilla.js');
-
-/** The emulator's admin kubeconfig with a bearer token instead of a client certificate (same member). */
-function tokenKubeconfig(c: ClusterHandle): string {
-  const doc = parse(c.kubeconfig('admin')) as Json;
-  doc.users[0].user = { token: c.tokens.admin };
-  return stringify(doc);
-}
 
 describe('the flotilla CLI against a running platform (issue 16)', () => {
   let platform: PlatformEnv;
@@ -62,17 +54,8 @@ describe('the flotilla CLI against a running platform (issue 16)', () => {
   }
 
   /** A REST call as the admin, over HTTPS trusting the gateway's CA. */
-  function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
-    return new Promise((resolve, reject) => {
-      const headers = { authorization: `Bearer ${platform.adminToken}`, 'content-type': 'application/json' };
-      const req = request(`${base}${path}`, { method, ca, headers }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, json: text ? (JSON.parse(text) as Json) : {} }));
-      });
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+  function admin(method: string, path: string, body?: unknown) {
+    return httpsCall({ base, ca, token: platform.adminToken }, method, path, { body });
   }
 
   beforeAll(async () => {
@@ -166,7 +149,7 @@ describe('the flotilla CLI against a running platform (issue 16)', () => {
 
   it('import --dry-run runs the checks and writes nothing; import follows the job with progress to Ready', async () => {
     // A token kubeconfig traded for a lasting service-account one: the path on which Flotilla keeps member access (impersonation) in sync.
-    const kc = file('alpha.kubeconfig', tokenKubeconfig(members.alpha!));
+    const kc = file('alpha.kubeconfig', members.alpha!.kubeconfig('admin-token'));
     const dry = await flotilla(['import', 'alpha', '--kubeconfig', kc, '--service-account', '--dry-run']);
     expect(dry).toMatchObject({ code: 0, stdout: expect.stringMatching(/all import checks passed: .* runs v1\.30\.4 with 2 nodes \(dry run: nothing written\)/) });
     expect(await flotilla(['get', 'clusters', 'alpha'])).toMatchObject({ code: 3, stderr: expect.stringMatching(/Error from server \(NotFound\)/) });
@@ -256,7 +239,7 @@ describe('the flotilla CLI against a running platform (issue 16)', () => {
   }, 60_000);
 
   it('rotate: same member accepted, another member refused with the reason (exit 2)', async () => {
-    const same = await flotilla(['rotate', 'alpha', '--kubeconfig', file('alpha-token.kubeconfig', tokenKubeconfig(members.alpha!))]);
+    const same = await flotilla(['rotate', 'alpha', '--kubeconfig', file('alpha-token.kubeconfig', members.alpha!.kubeconfig('admin-token'))]);
     expect(same).toMatchObject({ code: 0, stdout: expect.stringMatching(/✓ credentials of alpha rotated/) });
     const other = await flotilla(['rotate', 'alpha', '--kubeconfig', file('lost.kubeconfig', members.lost!.kubeconfig('admin'))]);
     expect(other.code).toBe(2);

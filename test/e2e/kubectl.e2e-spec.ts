@@ -1,12 +1,10 @@
-import { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
-import { ClusterHandle, KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig } from '@flotilla/kube-emulator';
-import { PlatformEnv, SourceProcess, columnsHolding, eventually, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { ClusterHandle, KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig, followOutput } from '@flotilla/kube-emulator';
+import { PlatformEnv, SourceProcess, columnsHolding, eventually, httpsCall, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 
 /**
  * Issue 16, "the verbs users type": a real kubectl v1.33 against a running platform (registry,
@@ -19,29 +17,6 @@ import { PlatformEnv, SourceProcess, columnsHolding, eventually, preparePlatform
 type Json = Record<string, any>;
 const CLUSTERS = '/apis/cluster.kubesphere.io/v1alpha1/clusters';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** The emulator's admin kubeconfig with a bearer token (the service-account path trades it for a lasting one). */
-function tokenKubeconfig(c: ClusterHandle): string {
-  const doc = parse(c.kubeconfig('admin')) as Json;
-  doc.users[0].user = { token: c.tokens.admin };
-  return stringify(doc);
-}
-
-/** Collects a long-running kubectl's output; `waitFor` resolves once it matches. */
-function watchOutput(child: ChildProcess) {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return {
-    out: () => out,
-    waitFor: (test: (out: string) => boolean, timeoutMs = 20_000) =>
-      eventually(() => {
-        if (!test(out)) throw new Error(`not yet in stdout ${JSON.stringify(out)} (stderr ${JSON.stringify(err)})`);
-      }, { timeoutMs, intervalMs: 100 }),
-    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
-  };
-}
 
 describe('issue 16: the verbs users type, with a real kubectl v1.33 against a running platform', () => {
   let platform: PlatformEnv;
@@ -57,29 +32,11 @@ describe('issue 16: the verbs users type, with a real kubectl v1.33 against a ru
   const secrets: string[] = [];
 
   function call(method: string, path: string, body?: unknown, token = platform.adminToken) {
-    return new Promise<{ status: number; json: Json; text: string }>((resolve, reject) => {
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
-      const req = request(`${platform.gatewayUrl}${path}`, { method, ca, headers, timeout: 15_000 }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => {
-          let json: Json = {};
-          try {
-            json = JSON.parse(text) as Json;
-          } catch {
-            // YAML or empty
-          }
-          resolve({ status: res.statusCode!, json, text });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 15 s`)));
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+    return httpsCall({ base: platform.gatewayUrl, ca, token }, method, path, { body, timeoutMs: 15_000 });
   }
   const k = (who: 'admin' | 'ops', args: string[], options: { input?: string; env?: Record<string, string> } = {}) =>
     kubectl(who === 'ops' ? ['--context', 'flotilla', ...args] : args, { kubeconfig: kc[who], input: options.input, env: options.env, timeoutMs: 45_000 });
-  const watch = async (who: 'admin' | 'ops', args: string[]) => watchOutput(await kubectlSpawn(who === 'ops' ? ['--context', 'flotilla', ...args] : args, { kubeconfig: kc[who] }));
+  const watch = async (who: 'admin' | 'ops', args: string[]) => followOutput(await kubectlSpawn(who === 'ops' ? ['--context', 'flotilla', ...args] : args, { kubeconfig: kc[who] }));
   const expectNoSecret = (text: string) => {
     for (const s of secrets) expect(text).not.toContain(s);
     expect(text).not.toMatch(/kubeconfig"?:/);
@@ -88,7 +45,7 @@ describe('issue 16: the verbs users type, with a real kubectl v1.33 against a ru
     apiVersion: 'cluster.kubesphere.io/v1alpha1',
     kind: 'Cluster',
     metadata: { name, labels, annotations: { 'import.flotilla.io/credentials': 'service-account' } },
-    spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: tokenKubeconfig(c) } },
+    spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: c.kubeconfig('admin-token') } },
   });
   const ready = (name: string) =>
     eventually(async () => {

@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { kubectl, writeKubeconfig } from '@flotilla/kube-emulator';
 import type { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, makeDevPki, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, httpsCall, makeDevPki, preparePlatformEnv } from '@flotilla/testing';
 import { startProviderImport } from '../../services/provider-import/src/main';
 import { startRegistry } from '../../services/registry/src/main';
 import { startGateway } from '../../services/gateway/src/main';
@@ -49,17 +48,8 @@ describe('kubectl against Flotilla: discovery, OpenAPI v2/v3, explain and valida
   let kubeconfig = '';
   const k = (args: string[], input?: string) => kubectl(args, { kubeconfig, input, timeoutMs: 30_000 });
 
-  function call(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Json; text: string; body: Buffer }> {
-    return new Promise((resolve, reject) => {
-      const req = request(`${base}${path}`, { ca, headers: { authorization: `Bearer ${platform.adminToken}`, ...headers }, timeout: 10_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), text: Buffer.concat(chunks).toString() }));
-      });
-      req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 10 s`)));
-      req.on('error', reject);
-      req.end();
-    });
+  function call(path: string, headers: Record<string, string> = {}) {
+    return httpsCall({ base, ca, token: platform.adminToken }, 'GET', path, { headers, timeoutMs: 10_000 });
   }
 
   beforeAll(async () => {

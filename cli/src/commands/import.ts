@@ -65,7 +65,8 @@ async function waitReady(api: Api, name: string, deadline: number): Promise<Clus
 /** The failure as the job and the cluster tell it (the job finishes before the cluster's condition is written). */
 function failure(cluster: ClusterView | undefined, job: { status: { step?: string; message?: string } } | undefined, name: string): CliError {
   const initialized = condition(cluster, 'Initialized');
-  const failed = initialized?.status === 'False';
+  // Initialized=False with reason Pending is an import still running (the job can finish first).
+  const failed = initialized?.status === 'False' && initialized.reason !== 'Pending';
   const message = job?.status.message ?? (failed ? initialized.message : undefined) ?? 'the import job failed';
   const reason = failed && initialized.reason ? initialized.reason : job?.status.step ? `${job.status.step}Failed` : 'ImportFailed';
   return new CliError(ExitCode.Failed, `import of ${name} failed (${reason}): ${message}`, [

@@ -4,7 +4,7 @@ import type { UserKind, VirtualCluster } from './cluster/cluster';
 
 export function kubeconfigFor(c: VirtualCluster, user: UserKind): string {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
-  const userName = `${c.name}-${user}`;
+  const userName = `${c.name}-${user === 'admin-token' ? 'admin' : user}`;
   let userEntry: Record<string, unknown>;
   switch (user) {
     case 'admin':
@@ -12,6 +12,9 @@ export function kubeconfigFor(c: VirtualCluster, user: UserKind): string {
         const cert = c.clientCertificate();
         userEntry = { 'client-certificate-data': b64(cert.certPem), 'client-key-data': b64(cert.keyPem) };
       } else userEntry = { token: c.tokens.admin };
+      break;
+    case 'admin-token':
+      userEntry = { token: c.tokens.admin };
       break;
     case 'readonly':
       userEntry = { token: c.tokens.readonly };

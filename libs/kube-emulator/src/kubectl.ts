@@ -88,3 +88,34 @@ export async function kubectlSpawn(args: string[], o: KubectlOptions & { stdin?:
   const bin = await ensureKubectl();
   return spawn(bin, ['--kubeconfig', resolve(o.kubeconfig), ...args], { env: kubectlEnv(o.env), stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
 }
+
+/** A long-running kubectl (`get -w`, `logs -f`) whose output a test waits on. */
+export interface FollowedOutput {
+  out(): string;
+  /** Resolves once stdout matches (a RegExp's match, or undefined for a predicate); rejects after timeoutMs, naming what was seen. */
+  waitFor(match: RegExp | ((out: string) => boolean), timeoutMs?: number): Promise<RegExpExecArray | undefined>;
+  /** Stops it (SIGTERM) and resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+export function followOutput(child: ChildProcess): FollowedOutput {
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    out: () => out,
+    waitFor: (match, timeoutMs = 20_000) =>
+      new Promise((resolveMatch, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        const check = () => {
+          const m = typeof match === 'function' ? (match(out) ? undefined : null) : match.exec(out);
+          if (m !== null) return resolveMatch(m ?? undefined);
+          if (Date.now() > deadline) return reject(new Error(`not yet in stdout after ${timeoutMs} ms: ${JSON.stringify(out)} (stderr ${JSON.stringify(err)})`));
+          setTimeout(check, 50);
+        };
+        check();
+      }),
+    stop: () => new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
+  };
+}

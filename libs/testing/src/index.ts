@@ -16,3 +16,5 @@ export type { SourceProcess } from './source-process';
 export { grpcHealthCheck, grpcReflectionServices } from './grpc';
 export { reasonOf, thrownBy } from './errors';
 export { columnsHolding } from './pg-scan';
+export { httpsCall } from './https-call';
+export type { HttpsAnswer, HttpsCallInit, HttpsTarget } from './https-call';

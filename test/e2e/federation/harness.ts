@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 // Test code (a helper of federation.e2e-spec.ts): the restriction keeps the test libraries out of services and libs.
 import { ClusterHandle, KubeEmulator, kubectl, writeKubeconfig } from '@flotilla/kube-emulator';
-import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, eventually, freePort, makeDevPki, preparePlatformEnv, startPlatformProcesses } from '@flotilla/testing';
+import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, eventually, freePort, httpsCall, makeDevPki, preparePlatformEnv, startPlatformProcesses } from '@flotilla/testing';
 
 /**
  * The platform issue 15's proof runs against: every service as its own process (built as `npm start`
@@ -131,25 +130,7 @@ export class FederationRig {
 
   /** A REST call to the gateway over HTTPS, as the admin. */
   call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const headers = { authorization: `Bearer ${this.platform.adminToken}`, ...(body !== undefined ? { 'content-type': contentType } : {}) };
-      const req = request(`${this.base}${path}`, { method, ca: this.ca, headers, timeout: 20_000 }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => {
-          let json: Json = {};
-          try {
-            json = JSON.parse(text) as Json;
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode!, json, text });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 20 s`)));
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
-    });
+    return httpsCall({ base: this.base, ca: this.ca, token: this.platform.adminToken }, method, path, { body, contentType });
   }
 
   /** A call that must answer `status`; its body otherwise, in the failure message. */

@@ -2,7 +2,7 @@ import { conflictMessage, formatPath, type JsonObject, SEP, toFieldSet, toFields
 import { BUILTIN_SCHEMAS } from '../model/schema';
 import { matchesLabels, parseLabelSelector, parseFieldSelector } from './selectors';
 import { ObjectStore } from './store';
-import { humanDuration } from './tables';
+import { humanDuration } from '@flotilla/domain';
 import { loadGolden } from '../testing/golden';
 
 describe('managedFields field sets', () => {

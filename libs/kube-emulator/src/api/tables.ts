@@ -1,11 +1,10 @@
 /** Server-side printing: meta.k8s.io/v1 Table output as `kubectl get` requests it. */
 import { getPath, isObject, type JsonObject, type JsonValue, obj, str } from '@flotilla/apply';
+import { TABLE_AGE_DESCRIPTION, TABLE_NAME_DESCRIPTION, humanDuration } from '@flotilla/domain';
 import type { ResourceDef } from './resources';
 
-const NAME_DESC =
-  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: http://kubernetes.io/docs/user-guide/identifiers#names';
-const AGE_DESC =
-  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
+const NAME_DESC = TABLE_NAME_DESCRIPTION;
+const AGE_DESC = TABLE_AGE_DESCRIPTION;
 
 type Cell = string | number | boolean;
 interface Column {
@@ -15,24 +14,6 @@ interface Column {
   description: string;
   priority?: number;
   cell: (o: JsonObject, now: number) => Cell;
-}
-
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < -1) return '<invalid>';
-  if (s < 0) return '0s';
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
-  if (h < 48) return `${h}h`;
-  if (h < 24 * 8) return h % 24 === 0 ? `${Math.floor(h / 24)}d` : `${Math.floor(h / 24)}d${h % 24}h`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24)}d`;
-  const y = Math.floor(h / 24 / 365);
-  if (h < 24 * 365 * 8) return `${y}y${Math.floor(h / 24) % 365}d`;
-  return `${y}y`;
 }
 
 const name: Column = { name: 'Name', format: 'name', description: NAME_DESC, cell: (o) => str(obj(o.metadata)?.name) ?? '' };

@@ -12,7 +12,8 @@ import { Kubelet } from './kubelet';
 import { ServiceAccountTokens } from './service-account-tokens';
 import { WorkloadControllers, type WorkloadOptions } from './workloads';
 
-export type UserKind = 'admin' | 'readonly' | 'noaccess' | 'eks-exec';
+/** `admin-token`: the admin with its bearer token whatever the flavour (kubeadm's admin otherwise has a client certificate). */
+export type UserKind = 'admin' | 'admin-token' | 'readonly' | 'noaccess' | 'eks-exec';
 export type HealthEndpoint = 'readyz' | 'livez' | 'healthz';
 
 export interface ClusterSpec {

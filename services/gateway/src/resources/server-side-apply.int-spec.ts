@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { kubectl, writeKubeconfig } from '@flotilla/kube-emulator';
 import { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, SourceProcess, makeDevPki, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { PlatformEnv, SourceProcess, httpsCall, makeDevPki, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { startGateway } from '../main';
 
 /**
@@ -28,17 +27,7 @@ describe('kubectl apply --server-side against Flotilla (real kubectl v1.33)', ()
   let kc: string;
 
   function call(method: string, path: string, init: { body?: string; type?: string } = {}) {
-    return new Promise<{ status: number; json: Json }>((resolve, reject) => {
-      const headers: Record<string, string> = { authorization: `Bearer ${platform.adminToken}` };
-      if (init.body !== undefined) headers['content-type'] = init.type ?? 'application/json';
-      const req = request(`${base}${path}`, { method, ca, headers }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, json: text ? (JSON.parse(text) as Json) : {} }));
-      });
-      req.on('error', reject);
-      req.end(init.body);
-    });
+    return httpsCall({ base, ca, token: platform.adminToken }, method, path, { body: init.body, contentType: init.type });
   }
   const apply = (path: string, body: unknown, query: string) => call('PATCH', `${path}?${query}`, { body: JSON.stringify(body), type: 'application/apply-patch+yaml' });
   const k = (args: string[]) => kubectl(args, { kubeconfig: kc, timeoutMs: 30_000 });

@@ -1,13 +1,11 @@
-import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { ClusterEventsClient, ObjectsClient } from '@flotilla/clients';
-import { ClusterHandle, KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig } from '@flotilla/kube-emulator';
+import { KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig, followOutput } from '@flotilla/kube-emulator';
 import { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, SourceProcess, eventually, makeDevPki, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { PlatformEnv, SourceProcess, eventually, httpsCall, makeDevPki, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { startGateway } from '../main';
 
 /**
@@ -21,27 +19,6 @@ const KUBEFED = '/apis/types.kubefed.io/v1beta1';
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 const GOLDEN = join(__dirname, '../../../../libs/kube-emulator/test/golden');
 const golden = (file: string) => JSON.parse(readFileSync(join(GOLDEN, file), 'utf8')) as Json;
-
-function tokenKubeconfig(c: ClusterHandle): string {
-  const doc = parse(c.kubeconfig('admin')) as Json;
-  doc.users[0].user = { token: c.tokens.admin };
-  return stringify(doc);
-}
-
-/** Collects a long-running kubectl's output. */
-function watchOutput(child: ChildProcess) {
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return {
-    waitFor: (test: (out: string) => boolean, timeoutMs = 20_000) =>
-      eventually(() => {
-        if (!test(out)) throw new Error(`not yet in stdout ${JSON.stringify(out)} (stderr ${JSON.stringify(err)})`);
-      }, { timeoutMs, intervalMs: 100 }),
-    stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
-  };
-}
 
 describe('kubectl get/describe against Flotilla: server-side Tables and Events (real kubectl v1.33)', () => {
   let platform: PlatformEnv;
@@ -57,25 +34,7 @@ describe('kubectl get/describe against Flotilla: server-side Tables and Events (
   let events: ClusterEventsClient;
 
   function call(method: string, path: string, init: { body?: unknown; accept?: string; type?: string } = {}) {
-    return new Promise<{ status: number; json: Json; text: string }>((resolve, reject) => {
-      const headers: Record<string, string> = { authorization: `Bearer ${platform.adminToken}`, ...(init.accept ? { accept: init.accept } : {}) };
-      if (init.body !== undefined) headers['content-type'] = init.type ?? 'application/json';
-      const req = request(`${base}${path}`, { method, ca, headers }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => {
-          let json: Json = {};
-          try {
-            json = JSON.parse(text) as Json;
-          } catch {
-            // a stream of events, or empty
-          }
-          resolve({ status: res.statusCode!, json, text });
-        });
-      });
-      req.on('error', reject);
-      req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
-    });
+    return httpsCall({ base, ca, token: platform.adminToken }, method, path, { body: init.body, accept: init.accept, contentType: init.type });
   }
   const k = (args: string[]) => kubectl(args, { kubeconfig: kc, timeoutMs: 30_000 });
 
@@ -116,7 +75,7 @@ describe('kubectl get/describe against Flotilla: server-side Tables and Events (
           apiVersion: 'cluster.kubesphere.io/v1alpha1',
           kind: 'Cluster',
           metadata: { name, labels: { env: 'dev' }, annotations: { 'import.flotilla.io/credentials': 'service-account' } },
-          spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: tokenKubeconfig(members[i]!) } },
+          spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: members[i]!.kubeconfig('admin-token') } },
         },
       });
       expect(created.status).toBe(201);
@@ -194,7 +153,7 @@ describe('kubectl get/describe against Flotilla: server-side Tables and Events (
   });
 
   it('kubectl get clusters -w prints a row as a cluster changes; the watch carries Tables, columns in the first event only', async () => {
-    const w = watchOutput(await kubectlSpawn(['get', 'clusters', '-w'], { kubeconfig: kc }));
+    const w = followOutput(await kubectlSpawn(['get', 'clusters', '-w'], { kubeconfig: kc }));
     try {
       await w.waitFor((out) => /^alpha\s+True/m.test(out) && /^bravo\s/m.test(out));
       const listed = await call('GET', `${CLUSTERS}?limit=500`);

@@ -15,7 +15,7 @@ import {
   parseLabelSelector,
 } from '@flotilla/domain';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
-import { ChangeListener } from '../infrastructure/change-listener';
+import { ChangeListener, NotifyChannel } from '../infrastructure/change-listener';
 import { ImportJobFeed, jobClusterOf, jobSignalObject } from './import-job-feed';
 import { PruneScheduler } from '../infrastructure/prune-scheduler';
 import { CHANGE_LISTENER } from '../infrastructure/tokens';
@@ -120,7 +120,7 @@ export class ClusterWatchService implements OnModuleInit, OnApplicationBootstrap
       },
     });
     this.head = BigInt(await this.changes.currentResourceVersion());
-    this.listener.onChange(() => this.pump());
+    this.listener.on(NotifyChannel.clusterChanges, () => this.pump());
     this.timer = setInterval(() => this.pump(), this.tuning.pollMs);
     this.timer.unref();
   }

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Client } from 'pg';
 import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster, ErrorReason, FieldRequirement, FlotillaError } from '@flotilla/domain';
-import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { ChangeListener, NotifyChannel } from '../infrastructure/change-listener';
+import { CHANGE_LISTENER } from '../infrastructure/tokens';
 import { ImportJobVersion, ImportJobVersionsRepository } from './store/import-job-versions.repository';
-
-/** The channel the import_jobs writer notifies (payload: the cluster name) after each job write. */
-export const IMPORT_JOBS_CHANNEL = 'flotilla_import_jobs';
 
 export const IMPORT_JOB_FEED_TUNING = Symbol('registry.import-job-feed-tuning');
 export interface ImportJobFeedTuning {
@@ -44,7 +42,7 @@ export const jobSignalObject = (cluster: string, rv: string): Cluster => ({
 /**
  * Tells the clusters watch which import jobs of the followed clusters changed, so the gateway's
  * job streams read the jobs once per change instead of every 250 ms (issue 13). One reader per
- * registry replica, whatever the number of streams: woken by LISTEN on IMPORT_JOBS_CHANNEL, and
+ * registry replica, whatever the number of streams: woken by NOTIFY on NotifyChannel.importJobs, and
  * a timer as a safety net. It compares job versions with the last ones read, so a notification
  * lost in a reconnect is found by the next read. Runs only while someone follows.
  */
@@ -52,7 +50,7 @@ export const jobSignalObject = (cluster: string, rv: string): Cluster => ({
 export class ImportJobFeed {
   private readonly followers = new Map<string, Set<Listener>>();
   private readonly seen = new Map<string, Map<string, string>>();
-  private listener?: Client;
+  private unlisten?: () => void;
   private timer?: NodeJS.Timeout;
   private reading?: Promise<void>;
   private readAgain = new Set<string>();
@@ -60,7 +58,7 @@ export class ImportJobFeed {
 
   constructor(
     private readonly versions: ImportJobVersionsRepository,
-    @Inject(CONFIG) private readonly config: { DATABASE_URL: string },
+    @Inject(CHANGE_LISTENER) private readonly changes: ChangeListener,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(IMPORT_JOB_FEED_TUNING) private readonly tuning: ImportJobFeedTuning,
   ) {
@@ -102,33 +100,11 @@ export class ImportJobFeed {
   private run(): void {
     if (this.closed) return;
     if (!this.timer) {
-      this.timer = setInterval(() => {
-        // A lost LISTEN connection is opened again here; the read below covers what it missed.
-        if (!this.listener && !this.closed) void this.listen();
-        this.read();
-      }, this.tuning.pollMs);
+      this.timer = setInterval(() => this.read(), this.tuning.pollMs);
       this.timer.unref();
     }
-    if (!this.listener) void this.listen();
-  }
-
-  private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.DATABASE_URL, application_name: 'flotilla-registry-job-feed' });
-    this.listener = client;
-    const lost = () => {
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-    };
-    client.on('notification', (msg) => this.read(msg.payload ? [msg.payload] : undefined));
-    client.on('error', lost);
-    client.on('end', lost);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${IMPORT_JOBS_CHANNEL}`);
-    } catch (error) {
-      this.runtime.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'import job feed: LISTEN failed; the timer keeps reading');
-      lost();
-    }
+    // The registry's one LISTEN connection (it reconnects by itself; the timer covers the gap).
+    this.unlisten ??= this.changes.on(NotifyChannel.importJobs, (cluster) => this.read(cluster ? [cluster] : undefined));
   }
 
   /** Reads the given clusters' job versions (all followed ones when unset), one read at a time. */
@@ -167,9 +143,8 @@ export class ImportJobFeed {
   private idle(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    const client = this.listener;
-    this.listener = undefined;
-    void client?.end().catch(() => undefined);
+    this.unlisten?.();
+    this.unlisten = undefined;
   }
 
   private close(): void {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ImportJob, ImportJobOrphan, ImportJobState, ImportJobStep, ImportJobType } from '@flotilla/domain';
+import { NotifyChannel } from '../infrastructure/change-listener';
 import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 
 interface Row {
@@ -70,7 +71,7 @@ export class ImportJobsRepository {
       ],
     )) as Row[];
     // Wakes the job streams of this cluster at once (the import-job feed also re-checks on a poll).
-    await this.db.query('SELECT pg_notify($1, $2)', ['flotilla_import_jobs', job.spec.clusterName]);
+    await this.db.query('SELECT pg_notify($1, $2)', [NotifyChannel.importJobs, job.spec.clusterName]);
     return toJob(rows[0]!);
   }
 

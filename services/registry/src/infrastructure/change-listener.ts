@@ -1,38 +1,56 @@
 import { Client } from 'pg';
 import type { Logger } from '@flotilla/observability';
 
-const CHANNELS = { changes: 'flotilla_cluster_changes', outbox: 'flotilla_job_outbox' } as const;
+/** The channels registry writers notify at commit (pg_notify in the same transaction). */
+export const NotifyChannel = {
+  /** A committed cluster change (payload: its resourceVersion). */
+  clusterChanges: 'flotilla_cluster_changes',
+  /** A new outbox job. */
+  jobOutbox: 'flotilla_job_outbox',
+  /** An import job written (payload: the cluster name). */
+  importJobs: 'flotilla_import_jobs',
+  /** A committed object change (generic object store). */
+  objectChanges: 'flotilla_object_changes',
+} as const;
+export type NotifyChannel = (typeof NotifyChannel)[keyof typeof NotifyChannel];
+
+type Handler = (payload: string | undefined) => void;
+
 const RECONNECT_MS = 1000;
 
 /**
- * One dedicated Postgres connection that LISTENs for committed cluster changes and new
- * outbox jobs, from any registry replica. Reconnects by itself; callers also poll, so a
- * notification lost during a reconnect only delays delivery.
+ * The registry replica's one dedicated Postgres connection for LISTEN/NOTIFY: every channel a
+ * module subscribes to (`on`) shares it. Reconnects by itself; after every (re)connect each
+ * handler is called once with no payload, so it re-reads what it may have missed (callers also
+ * re-read on a timer: a notification lost in a reconnect only delays delivery).
  */
 export class ChangeListener {
   private client?: Client;
   private closed = false;
-  private readonly changeHandlers: (() => void)[] = [];
-  private readonly outboxHandlers: (() => void)[] = [];
+  private readonly handlers = new Map<string, Set<Handler>>();
 
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
   ) {}
 
-  onChange(handler: () => void): void {
-    this.changeHandlers.push(handler);
-  }
-
-  onOutbox(handler: () => void): void {
-    this.outboxHandlers.push(handler);
+  /** Subscribes to a channel (LISTENs at once when connected); returns the unsubscribe. */
+  on(channel: NotifyChannel, handler: Handler): () => void {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      this.handlers.set(channel, (set = new Set()));
+      const client = this.client;
+      // A failed LISTEN loses the connection: the reconnect LISTENs every channel again.
+      if (client) client.query(`LISTEN ${channel}`).then(() => handler(undefined), () => undefined);
+    }
+    set.add(handler);
+    return () => void set.delete(handler);
   }
 
   async start(): Promise<void> {
     const client = new Client({ connectionString: this.url, application_name: 'flotilla-registry-listener' });
     client.on('notification', (msg) => {
-      const handlers = msg.channel === CHANNELS.changes ? this.changeHandlers : this.outboxHandlers;
-      for (const h of handlers) h();
+      for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload || undefined);
     });
     client.on('error', (error) => {
       this.logger.warn({ err: error.message }, 'change listener connection lost; reconnecting');
@@ -40,11 +58,10 @@ export class ChangeListener {
     });
     client.on('end', () => this.reconnectLater(client));
     await client.connect();
-    await client.query(`LISTEN ${CHANNELS.changes}`);
-    await client.query(`LISTEN ${CHANNELS.outbox}`);
+    for (const channel of this.handlers.keys()) await client.query(`LISTEN ${channel}`);
     this.client = client;
     // Anything committed while not listening is picked up by the handlers' own catch-up.
-    for (const h of [...this.changeHandlers, ...this.outboxHandlers]) h();
+    for (const set of this.handlers.values()) for (const h of set) h(undefined);
   }
 
   private reconnectLater(client: Client): void {

@@ -3,8 +3,9 @@ import { Gauge } from 'prom-client';
 import { Observable, Subscriber } from 'rxjs';
 import type { ObjectChange, ObjectChangePage } from '@flotilla/clients';
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
-import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
-import { ObjectChangeSignal } from './object-change-signal';
+import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { ChangeListener, NotifyChannel } from '../infrastructure/change-listener';
+import { CHANGE_LISTENER } from '../infrastructure/tokens';
 import { CHANGES_DEFAULT_LIMIT, CHANGES_MAX_LIMIT } from './object-rules';
 import { ObjectsService } from './objects.service';
 
@@ -42,12 +43,12 @@ export class ObjectChangeHub implements OnApplicationBootstrap {
   private pumping?: Promise<void>;
   private pumpAgain = false;
   private timers: NodeJS.Timeout[] = [];
-  private signal?: ObjectChangeSignal;
+  private unlisten?: () => void;
   private closed = false;
 
   constructor(
     private readonly objects: ObjectsService,
-    @Inject(CONFIG) private readonly config: { DATABASE_URL: string },
+    @Inject(CHANGE_LISTENER) private readonly listener: ChangeListener,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(OBJECT_WATCH_TUNING) private readonly tuning: ObjectWatchTuning,
   ) {
@@ -65,8 +66,8 @@ export class ObjectChangeHub implements OnApplicationBootstrap {
       },
     });
     this.head = BigInt(await this.objects.headRevision());
-    this.signal = new ObjectChangeSignal(this.config.DATABASE_URL, this.runtime.logger, () => this.pump());
-    await this.signal.start();
+    // Woken by every object write's NOTIFY at commit, from any replica (the registry's one LISTEN connection).
+    this.unlisten = this.listener.on(NotifyChannel.objectChanges, () => this.pump());
     this.timers = [setInterval(() => this.pump(), this.tuning.pollMs), setInterval(() => this.bookmarks(), this.tuning.bookmarkMs)];
     for (const t of this.timers) t.unref();
   }
@@ -191,7 +192,7 @@ export class ObjectChangeHub implements OnApplicationBootstrap {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     for (const w of [...this.watchers]) this.end(w);
-    await this.signal?.close();
+    this.unlisten?.();
     await this.pumping;
   }
 }

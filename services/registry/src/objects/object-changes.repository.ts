@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Transaction, transactionManager } from '@flotilla/persistence';
+import { NotifyChannel } from '../infrastructure/change-listener';
 import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 import type { ObjectChangeType } from './object-change.entity';
 import type { JsonObject, ObjectKey } from './object-rules';
@@ -22,8 +23,6 @@ export interface ObjectChangeRow {
  * change log is read by `since`, so a revision committed late would be skipped).
  */
 const OBJECT_WRITE_LOCK_KEY = 0x6f626a73; // "objs"
-/** Woken at commit, for a future in-process watch (the ChangeListener pattern); the change log is the truth. */
-export const OBJECT_CHANGES_CHANNEL = 'flotilla_object_changes';
 
 /** The change log of the object store (object_changes) and the revision sequence both tables share. */
 @Injectable()
@@ -52,7 +51,8 @@ export class ObjectChangesRepository {
       key.name,
       JSON.stringify(object),
     ]);
-    await em.query(`SELECT pg_notify('${OBJECT_CHANGES_CHANNEL}', $1)`, [revision]);
+    // Wakes the registries' change streams (ObjectChangeHub) at commit; the change log is the truth.
+    await em.query('SELECT pg_notify($1, $2)', [NotifyChannel.objectChanges, revision]);
   }
 
   /** The newest committed revision ('0' before the first write). The log is never emptied: prune keeps the newest rows. */

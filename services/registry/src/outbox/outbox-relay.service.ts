@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestj
 import { Counter, Gauge } from 'prom-client';
 import { JobQueue } from '@flotilla/queue';
 import { RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
-import { ChangeListener } from '../infrastructure/change-listener';
+import { ChangeListener, NotifyChannel } from '../infrastructure/change-listener';
 import { PruneScheduler } from '../infrastructure/prune-scheduler';
 import { CHANGE_LISTENER } from '../infrastructure/tokens';
 import { OutboxRepository } from './outbox.repository';
@@ -70,7 +70,7 @@ export class OutboxRelayService implements OnModuleInit, OnApplicationBootstrap 
         this.set(await outbox.pendingCount().catch(() => -1));
       },
     });
-    this.listener.onOutbox(() => this.kick());
+    this.listener.on(NotifyChannel.jobOutbox, () => this.kick());
     this.timer = setInterval(() => this.kick(), POLL_MS);
     this.timer.unref();
     this.verifyTimer = setInterval(() => this.verifyTask.kick(), VERIFY_MS);

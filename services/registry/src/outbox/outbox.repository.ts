@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Transaction, transactionManager } from '@flotilla/persistence';
+import { NotifyChannel } from '../infrastructure/change-listener';
 import { REGISTRY_DATA_SOURCE } from '../infrastructure/tokens';
 import { OutboxEntity } from './outbox.entity';
 
@@ -30,7 +31,7 @@ export class OutboxRepository {
       `INSERT INTO job_outbox (job_name, payload, idempotency_key) VALUES ($1, $2::jsonb, $3) ON CONFLICT (idempotency_key) DO NOTHING`,
       [jobName, JSON.stringify(payload), idempotencyKey],
     );
-    await em.query(`SELECT pg_notify('flotilla_job_outbox', '')`);
+    await em.query("SELECT pg_notify($1, '')", [NotifyChannel.jobOutbox]);
   }
 
   /**

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Cluster } from '@flotilla/domain';
 import { Transaction, transactionManager } from '@flotilla/persistence';
+import { NotifyChannel } from '../../infrastructure/change-listener';
 import { REGISTRY_DATA_SOURCE } from '../../infrastructure/tokens';
 import { ChangeType, ClusterChangeEntity } from './cluster-change.entity';
 
@@ -50,7 +51,7 @@ export class ClusterChangesRepository {
       cluster.metadata.name,
       JSON.stringify(cluster),
     ]);
-    await em.query(`SELECT pg_notify('flotilla_cluster_changes', $1)`, [resourceVersion]);
+    await em.query('SELECT pg_notify($1, $2)', [NotifyChannel.clusterChanges, resourceVersion]);
   }
 
   async currentResourceVersion(): Promise<string> {

@@ -4,7 +4,7 @@
  * appended at the end of the file; no other section is touched.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 export interface RunResult {
@@ -66,7 +66,7 @@ const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
 
 export function writeResults(c: Config, runs: RunResult[], colds: ColdResult[]): string {
   const date = new Date().toISOString().slice(0, 10);
-  const machine = `${cpus().length} cores (nproc), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; shared and noisy host (other helpers' builds and tests ran at the same time)`;
+  const machine = `${cpus().length} cores (nproc), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; shared host, 1-minute load average ${loadavg()[0]!.toFixed(2)} when the section was written`;
   const title = `### ${c.members} members, ${c.tpObjects}×${c.tpMembers} throughput, ${c.coldObjects}×${c.coldMembers} cold start (${date})`;
   const p99s = runs.map((r) => pct(r.everywhereMs, 99));
   const ratios = runs.map((r) => r.fedRate / r.rawSsaRate);
@@ -78,7 +78,7 @@ export function writeResults(c: Config, runs: RunResult[], colds: ColdResult[]):
     '',
     `Machine: ${machine}.`,
     `Command: \`${c.command}\`. One setup (emulator, registry, federation-sync), then ${runs.length} run(s) of measures 1-2 and ${colds.length} restart(s) for measures 3-4; median, min and max across runs.`,
-    `Federated objects are written ${c.writePath}. Members: ${c.members} emulated clusters in ONE emulator process (${c.leftOut} left out for the emulator's TLS infidelity), registered Ready and labelled; federation-sync runs from source with its defaults (8 requests in flight and 50 per second per member, change log polled every 250 ms). Everything (Postgres, Redis, registry, emulator, replica, this client) shares the 2 cores.`,
+    `Federated objects are written ${c.writePath}. Members: ${c.members} emulated clusters in ONE emulator process (${c.leftOut} left out for the emulator's TLS infidelity), registered Ready and labelled; federation-sync runs from source with its defaults (8 requests in flight and 50 per second per member; object changes pushed by the registry over WatchObjectChanges, ADR 0036). Everything (Postgres, Redis, registry, emulator, replica, this client) shares the 2 cores.`,
     '',
     '| measure | unit | median | min | max | runs | goal |',
     '|---|---|---|---|---|---|---|',

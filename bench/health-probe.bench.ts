@@ -16,7 +16,8 @@
  * SIGTERM and a new one starts with the whole fleet, statuses already written); with the clusters
  * probed 10, 20 and 30 s after spawn and the CPU seconds every process spent meanwhile.
  * `--cold-only` stops there (no RESULTS.md); `--profile DIR` writes V8 CPU profiles of the replicas
- * (DIR/cold, DIR/restart) and the registry (DIR/registry).
+ * (DIR/cold, DIR/restart) and the registry (DIR/registry); `--logs DIR` keeps every process's whole
+ * output there (one file per process).
  * Then: the replica's CPU (% of one core) and RSS while it holds every cluster at the interval,
  * how fresh every cluster's last probe is, single failed probes injected on `--blips` clusters
  * (5 % error rate on /readyz) and the flips they caused (must be 0), and, after `--downs` members
@@ -24,7 +25,7 @@
  * `--hangs` members (default 5 %) hang for 30 s: how fresh the other clusters' probes stay.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -53,6 +54,8 @@ const HANG_S = 30;
 const CONCURRENCY = argText('concurrency');
 /** `--profile DIR`: the replica writes a V8 CPU profile there when it exits (for finding where its CPU goes). */
 const PROFILE_DIR = argText('profile');
+/** `--logs DIR`: every process's whole output, one file per process (the bench keeps only the tail). */
+const LOGS_DIR = argText('logs');
 /** `--cold-only`: stop after the cold start and the restart (no steady state; RESULTS.md is not written). */
 const COLD_ONLY = argv.includes('--cold-only');
 /** The cold-start goal (issue 13): every cluster probed once within this after the replica starts. */
@@ -75,8 +78,14 @@ function run(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): P
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const file = LOGS_DIR ? (mkdirSync(LOGS_DIR, { recursive: true }), createWriteStream(join(LOGS_DIR, `${child.pid}-${args[0]!.split('/').slice(-3).join('_')}.log`))) : undefined;
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+    file?.write(d);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.once('exit', () => file?.end());
   return { child, out: () => out };
 }
 
@@ -185,7 +194,7 @@ async function runOnce(): Promise<Result> {
     //    hash (flushed each second, so the figure includes up to 1 s of batching).
     const lastKey = probeTimesKey(platform.queuePrefix);
     redis = new Redis(TEST_REDIS_URL);
-    const first = await startReplica(platform, redis, lastKey, procs, 'cold');
+    const first = await startReplica(platform, redis, lastKey, procs, 'cold', members.map((m) => m.name));
     const warm = (Date.now() - started) / 1000;
     process.stdout.write(`cold start: every cluster probed once ${first.cold.toFixed(1)} s after the replica was spawned (${first.fromReady.toFixed(1)} s after it was ready); progress ${first.progress}\n`);
 
@@ -194,7 +203,7 @@ async function runOnce(): Promise<Result> {
     await stopProc(first.proc);
     procs.splice(procs.indexOf(first.proc), 1);
     await redis.del(lastKey);
-    const second = await startReplica(platform, redis, lastKey, procs, 'restart');
+    const second = await startReplica(platform, redis, lastKey, procs, 'restart', members.map((m) => m.name));
     process.stdout.write(`restart: every cluster probed once ${second.cold.toFixed(1)} s after the new replica was spawned (${second.fromReady.toFixed(1)} s after it was ready); progress ${second.progress}\n`);
     const probeUrl = second.url;
     const probe = second.proc;
@@ -356,7 +365,7 @@ interface Replica {
  * Spawns one health-probe replica and waits until every cluster is probed once (its cold start).
  * The probe-time hash must be empty before: its length is the number of clusters probed.
  */
-async function startReplica(platform: PlatformEnv, redis: Redis, lastKey: string, procs: Proc[], label: string): Promise<Replica> {
+async function startReplica(platform: PlatformEnv, redis: Redis, lastKey: string, procs: Proc[], label: string, names: readonly string[]): Promise<Replica> {
   const port = await freePort();
   // CPU seconds of every process of the bench over the cold start: where the 2 cores went.
   const others = procs.map((p) => ({ pid: p.child.pid!, cpu0: usage(p.child.pid!).cpuS }));
@@ -381,7 +390,11 @@ async function startReplica(platform: PlatformEnv, redis: Redis, lastKey: string
   while (n < CLUSTERS) {
     const elapsed = (Date.now() - spawnedAt) / 1000;
     if (proc.child.exitCode !== null) throw new Error(`replica exited: ${proc.out()}`);
-    if (elapsed > COLD_TIMEOUT_S) throw new Error(`${label}: ${n} of ${CLUSTERS} probed ${COLD_TIMEOUT_S} s after the replica started`);
+    if (elapsed > COLD_TIMEOUT_S) {
+      const probed = new Set(await redis.hkeys(lastKey));
+      const missing = names.filter((name) => !probed.has(name));
+      throw new Error(`${label}: ${n} of ${CLUSTERS} probed ${COLD_TIMEOUT_S} s after the replica started${missing.length ? `; not probed: ${missing.slice(0, 20).join(', ')}` : ''}`);
+    }
     for (const at of [10, 20, 30]) if (elapsed >= at && !marks.has(at)) marks.set(at, n);
     rssPeak = Math.max(rssPeak, usage(proc.child.pid!).rssMiB);
     await sleep(250);

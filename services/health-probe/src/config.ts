@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configParts, memberAddressConfigShape } from '@flotilla/config';
+import { ConfigError, configParts, memberAddressConfigShape } from '@flotilla/config';
 import { workerConfigShape } from '@flotilla/service-kit';
 
 const ms = (def: number, min: number, max: number) => z.coerce.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(def);
@@ -22,8 +22,9 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_SLOW_AFTER_MS: ms(1000, 50, 60_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /**
-     * Registry calls in flight at once (credentials, status writes, events): the registry and its
-     * database pool serve everyone, so a replica starting with 10,000 clusters queues here instead.
+     * Registry calls in flight at once (status writes, events): the registry and its database pool
+     * serve everyone, so a replica starting with 10,000 clusters queues here instead. Credential
+     * batches have two slots of their own, so probes never wait behind the writes.
      */
     PROBE_REGISTRY_CONCURRENCY: ms(16, 1, 1000),
     /** A replica not heard from for this long is dead; its clusters move to the others. */
@@ -45,7 +46,39 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_REDIS_GRACE_MS: ms(300_000, 1_000, 86_400_000),
     /** Health events kept in memory while the Redis stream cannot be written; past it the oldest are dropped (counted). */
     PROBE_EVENT_BUFFER_MAX: ms(50_000, 100, 1_000_000),
+    /**
+     * At shutdown, how long the last attempt to store the buffered Ready transitions in the
+     * registry may take (ADR 0037); what it does not store is handed off through Redis.
+     */
+    PROBE_SHUTDOWN_REGISTRY_MS: ms(2_000, 0, 60_000),
+    /**
+     * At shutdown, how long the replica tries Redis: handing off the transitions the registry did
+     * not store, and publishing the stream's last entries. Past it, what is left is counted as lost.
+     */
+    PROBE_SHUTDOWN_REDIS_MS: ms(3_000, 100, 60_000),
+    /**
+     * How often a replica looks for transitions handed off by stopped replicas (and for a dead
+     * drainer's) besides its own triggers: its start, and its registry calls succeeding again.
+     */
+    PROBE_HANDOFF_CHECK_MS: ms(30_000, 1_000, 600_000),
   };
 }
 
 export type HealthProbeConfig = z.infer<z.ZodObject<ReturnType<typeof healthProbeConfigShape>>>;
+
+/**
+ * Rules across variables: the shutdown's registry and Redis attempts run one after the other and
+ * must leave the other shutdown steps (in-flight probes, probe times) half of SHUTDOWN_TIMEOUT_MS,
+ * or the process is stopped before the handoff ends and the transitions are lost.
+ */
+export function checkHealthProbeConfig(config: HealthProbeConfig): void {
+  const needed = config.PROBE_SHUTDOWN_REGISTRY_MS + config.PROBE_SHUTDOWN_REDIS_MS;
+  if (needed > config.SHUTDOWN_TIMEOUT_MS / 2) {
+    throw new ConfigError('health-probe', [
+      {
+        variable: 'PROBE_SHUTDOWN_REDIS_MS',
+        problem: `PROBE_SHUTDOWN_REGISTRY_MS + PROBE_SHUTDOWN_REDIS_MS (${needed} ms) must be at most half of SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms): lower them or raise SHUTDOWN_TIMEOUT_MS`,
+      },
+    ]);
+  }
+}

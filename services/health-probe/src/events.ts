@@ -60,7 +60,7 @@ const BATCH = 200;
  */
 export class HealthEventStream {
   private readonly buffer: ClusterHealthEvent[] = [];
-  private pumping = false;
+  private pumping?: Promise<void>;
   private stopped = false;
   private failures = 0;
   private retryTimer?: NodeJS.Timeout;
@@ -96,9 +96,14 @@ export class HealthEventStream {
     void this.pump();
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping || this.stopped) return;
-    this.pumping = true;
+  /** One pump at a time; a second caller waits for the running one. */
+  private pump(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.pumping ??= this.pumpOnce().finally(() => (this.pumping = undefined));
+    return this.pumping;
+  }
+
+  private async pumpOnce(): Promise<void> {
     try {
       while (this.buffer.length > 0 && !this.stopped) {
         const batch = this.buffer.slice(0, BATCH);
@@ -117,11 +122,31 @@ export class HealthEventStream {
       this.options.onError?.(error);
       const min = this.options.retryMinMs ?? 200;
       const delay = Math.min(this.options.retryMaxMs ?? 5_000, min * 2 ** Math.min(this.failures - 1, 10));
+      if (this.stopped) return;
       this.retryTimer = setTimeout(() => this.kick(), delay);
       this.retryTimer.unref();
-    } finally {
-      this.pumping = false;
     }
+  }
+
+  /**
+   * At shutdown, after the last transitions: publishes what waits, retrying, for at most
+   * `timeoutMs`, then stops. Returns how many entries were not published: they are in the
+   * registry's event list, but not on the stream (docs/operations.md, ADR 0037).
+   */
+  async close(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = this.options.retryMinMs ?? 200;
+    while (this.buffer.length > 0 && !this.stopped && Date.now() < deadline) {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      await within(this.pump(), deadline - Date.now());
+      if (this.buffer.length === 0 || Date.now() + delay >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, this.options.retryMaxMs ?? 5_000);
+    }
+    const left = this.buffer.length;
+    this.stop();
+    return left;
   }
 
   /** Stops retrying; what is still buffered is lost with the process (it is in Postgres: the REST events list). */
@@ -130,4 +155,12 @@ export class HealthEventStream {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.redis.off('ready', this.onReady);
   }
+}
+
+/** Waits for the promise, for at most `ms` (it keeps running). */
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { Cluster, ClusterStatus, clusterEventFromTransition } from '@flotilla/domain';
+import { Cluster, ClusterStatus, ErrorReason, FlotillaError, clusterEventFromTransition } from '@flotilla/domain';
 import { MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
 import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ReplicaMembership, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
@@ -9,6 +9,7 @@ import { FleetWatcher } from './fleet';
 import { ProbeScheduler, Prober } from './scheduler';
 import { HealthEventStream, toHealthEvent } from './events';
 import { RegistryEventBuffer } from './registry-events';
+import { EventHandoff } from './event-handoff';
 import { REGISTRY_PORT, RegistryPort } from './registry-port';
 import { CredentialLoader } from './credential-loader';
 
@@ -25,12 +26,16 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly lastSeen = new Map<string, string>();
   private readonly events: HealthEventStream;
   private readonly registryEvents: RegistryEventBuffer;
+  private readonly handoff: EventHandoff;
+  private readonly handoffMetrics: { handedOff: Counter; unrecorded: Counter<string>; streamDropped: Counter };
   private flushTimer?: NodeJS.Timeout;
+  private handoffTimer?: NodeJS.Timeout;
   private flushChain: Promise<void> = Promise.resolve();
   private readonly registryCalls: ConcurrencyLimit;
   private readonly memberPolicy: MemberAddressPolicy;
   private startTimer?: NodeJS.Timeout;
   private readonly credentials: CredentialLoader;
+  private stopping = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: HealthProbeConfig,
@@ -42,9 +47,12 @@ export class ProbeService implements OnApplicationBootstrap {
     this.memberPolicy = memberPolicyFromConfig(config);
     // Credentials are read in batches (one registry call for hundreds of clusters), ahead of the
     // first probes of every cluster this replica takes: the cold start's largest cost (docs/health.md).
+    // They have their own slots: behind the status writes' queue (10,000 first probes each write
+    // one at a cold start) a batch waited minutes, and the clusters it carried went unprobed.
+    const credentialCalls = new ConcurrencyLimit(CREDENTIAL_BATCH_CONCURRENCY);
     this.credentials = new CredentialLoader(
       { batch: (names) => registry.credentialsBatch(names) },
-      { maxBatch: CREDENTIALS_BATCH, windowMs: 20, keepMs: 60_000, limit: (fn) => this.registryCalls.run(fn) },
+      { maxBatch: CREDENTIALS_BATCH, windowMs: 20, keepMs: 60_000, limit: (fn) => credentialCalls.run(fn) },
     );
     const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
@@ -71,7 +79,11 @@ export class ProbeService implements OnApplicationBootstrap {
       replicaId: config.PROBE_REPLICA_ID,
     });
     const log = runtime.logger;
-    const dropped = new Counter({ name: 'flotilla_health_events_dropped_total', help: 'Health events dropped from the stream buffer while Redis was unreachable (they stay in the registry)', registers });
+    const dropped = new Counter({
+      name: 'flotilla_health_events_dropped_total',
+      help: 'Health events dropped from the stream buffer while Redis was unreachable, or still in it when the replica stopped (they stay in the registry)',
+      registers,
+    });
     let lastStreamWarning = 0;
     this.events = new HealthEventStream(redis, {
       prefix,
@@ -86,15 +98,59 @@ export class ProbeService implements OnApplicationBootstrap {
       },
     });
     let lastRegistryWarning = 0;
-    const unrecorded = new Counter({ name: 'flotilla_cluster_events_unrecorded_total', help: 'Ready transitions never stored in the registry: the retry buffer was full, or the registry refused the event', labelNames: ['why'], registers });
+    const unrecorded = new Counter({
+      name: 'flotilla_cluster_events_unrecorded_total',
+      help: 'Ready transitions never stored in the registry: the retry buffer was full, the registry refused the event, or the replica stopped with neither the registry nor Redis answering (shutdown)',
+      labelNames: ['why'],
+      registers,
+    });
+    const handedOff = new Counter({ name: 'flotilla_cluster_events_handed_off_total', help: 'Ready transitions the registry had not stored when this replica stopped, handed through Redis to the next replica (ADR 0037)', registers });
+    const drained = new Counter({ name: 'flotilla_cluster_events_drained_total', help: 'Ready transitions handed off by stopped replicas that this replica took from Redis and stored in the registry', registers });
+    const recovered = new Counter({ name: 'flotilla_cluster_events_recovered_total', help: 'Handoff entries a dead replica had taken and not stored, put back on the handoff list by this replica', registers });
+    this.handoffMetrics = { handedOff, unrecorded, streamDropped: dropped };
     this.registryEvents = new RegistryEventBuffer({
       send: (event) => this.registryCalls.run(() => this.registry.recordEvent(event)),
       capacity: config.PROBE_EVENT_BUFFER_MAX,
-      onDropped: (n, why) => unrecorded.inc({ why }, n),
+      onDropped: (n, why, handoffs) => {
+        // A handed-off event this replica cannot keep goes back to the handoff for another drain;
+        // one the registry refused is removed from it (it would be refused again).
+        for (const raw of handoffs) void (why === 'full' ? this.handoff.release(raw) : this.handoff.ack(raw));
+        const count = why === 'full' ? n - handoffs.length : n;
+        if (count > 0) unrecorded.inc({ why }, count);
+      },
+      onStored: (raw) => {
+        drained.inc();
+        void this.handoff.ack(raw);
+      },
+      // Event-driven: the registry answers again, or the retries emptied the buffer with entries left to take.
+      onRecovered: () => void this.handoff.drain(),
+      onIdle: () => {
+        if (this.handoff.backlog > 0) void this.handoff.drain();
+      },
       onError: (error) => {
         if (Date.now() - lastRegistryWarning < 30_000) return;
         lastRegistryWarning = Date.now();
         log.warn({ err: safeMessage(error), pending: this.registryEvents.pending }, 'recording cluster events in the registry failed; kept and retried');
+      },
+    });
+    let lastHandoffWarning = 0;
+    this.handoff = new EventHandoff(redis, {
+      prefix,
+      replicaId: this.membership.id,
+      ttlMs: config.PROBE_LEASE_TTL_MS,
+      target: this.registryEvents,
+      onRecovered: (n) => {
+        recovered.inc(n);
+        log.warn({ entries: n }, 'took back Ready transitions a stopped or crashed replica held from the handoff; recording them');
+      },
+      onInvalid: (n) => {
+        unrecorded.inc({ why: 'refused' }, n);
+        log.warn({ entries: n }, 'removed handoff entries that are not cluster events');
+      },
+      onError: (error) => {
+        if (Date.now() - lastHandoffWarning < 30_000) return;
+        lastHandoffWarning = Date.now();
+        log.warn({ err: safeMessage(error) }, 'the Redis handoff of Ready transitions failed; tried again later');
       },
     });
     this.scheduler = new ProbeScheduler(
@@ -196,7 +252,7 @@ export class ProbeService implements OnApplicationBootstrap {
     const registryCalls = this.registryCalls;
     new Gauge({
       name: 'flotilla_probe_registry_calls_queued',
-      help: 'Registry calls (credentials, status writes, events) waiting for one of PROBE_REGISTRY_CONCURRENCY slots',
+      help: 'Registry calls (status writes, events) waiting for one of PROBE_REGISTRY_CONCURRENCY slots',
       registers,
       collect() {
         this.set(registryCalls.queued);
@@ -228,6 +284,14 @@ export class ProbeService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.membership.start();
+    // Transitions handed off by replicas that stopped while the registry was down (ADR 0037).
+    void this.handoff.drain();
+    // Besides the drains above and on the registry's recovery: a replica scaled down in an outage
+    // that the others did not feel (nothing of theirs to record) is taken within this interval.
+    this.handoffTimer = setInterval(() => {
+      if (!this.registryEvents.unavailable) void this.handoff.drain();
+    }, this.config.PROBE_HANDOFF_CHECK_MS);
+    this.handoffTimer.unref();
     // Wait one heartbeat so that the other replicas have seen this one before it takes clusters.
     this.startTimer = setTimeout(() => {
       this.scheduler.start();
@@ -237,16 +301,43 @@ export class ProbeService implements OnApplicationBootstrap {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.startTimer) clearTimeout(this.startTimer);
     if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.handoffTimer) clearInterval(this.handoffTimer);
     this.fleet.stop();
-    this.events.stop();
     this.credentials.stop();
     await this.membership.stop();
     await this.scheduler.stop();
-    const lost = await this.registryEvents.flush();
-    if (lost > 0) this.runtime.logger.error({ lost }, 'the registry stayed unavailable; Ready transitions not stored at shutdown (they are on the Redis stream if it answered)');
+    // No transition comes after the scheduler: the stream's last entries and the registry's last
+    // attempt (then the Redis handoff of what it did not store) run side by side.
+    const [unpublished] = await Promise.all([this.events.close(this.config.PROBE_SHUTDOWN_REDIS_MS), this.handOffUnrecorded()]);
+    if (unpublished > 0) {
+      this.handoffMetrics.streamDropped.inc(unpublished);
+      this.runtime.logger.warn({ unpublished }, 'Redis did not answer at shutdown: health events not published on the stream (in the registry\'s event list if it stored them)');
+    }
     await this.flushLastSeen();
+  }
+
+  /**
+   * The last bounded attempt to store the buffered transitions in the registry; what is left goes
+   * to the Redis handoff for the next replica (ADR 0037). With Redis down too, within
+   * PROBE_SHUTDOWN_REDIS_MS, the rest is lost: counted and logged (cluster and reason only).
+   */
+  private async handOffUnrecorded(): Promise<void> {
+    const log = this.runtime.logger;
+    await this.registryEvents.flush(this.config.PROBE_SHUTDOWN_REGISTRY_MS);
+    const { own } = this.registryEvents.takeRemaining();
+    const { handedOff, lost } = await this.handoff.handOff(own, this.config.PROBE_SHUTDOWN_REDIS_MS);
+    if (handedOff > 0) {
+      this.handoffMetrics.handedOff.inc(handedOff);
+      log.warn({ handedOff }, 'the registry did not store every Ready transition before shutdown: the rest were handed off through Redis to the next replica');
+    }
+    if (lost > 0) {
+      this.handoffMetrics.unrecorded.inc({ why: 'shutdown' }, lost);
+      const transitions = own.slice(0, 20).map((e) => ({ cluster: e.clusterName, reason: e.reason }));
+      log.error({ lost, transitions }, 'neither the registry nor Redis answered at shutdown: Ready transitions lost (not in the registry\'s event list)');
+    }
   }
 
   /**
@@ -275,7 +366,12 @@ export class ProbeService implements OnApplicationBootstrap {
   }
 
   private writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
-    return this.registryCalls.run(() => this.registry.writeStatus(name, status));
+    return this.registryCalls.run(() => {
+      // At shutdown the writes still queued are not sent (a cold start can leave thousands, and
+      // waiting for them outlasted SHUTDOWN_TIMEOUT_MS): the next owner's first probe writes the same status.
+      if (this.stopping) return Promise.reject(new FlotillaError(ErrorReason.ServiceUnavailable, 'health-probe is shutting down: status not written'));
+      return this.registry.writeStatus(name, status);
+    });
   }
 
   /** A prober under the member address policy and the TLS choice the cluster was imported with. */
@@ -287,6 +383,9 @@ export class ProbeService implements OnApplicationBootstrap {
 
 /** Clusters per credential batch (BatchGetClusterCredentials takes at most 1,000; a fleet page is 500). */
 const CREDENTIALS_BATCH = 500;
+
+/** Credential batches in flight per replica, apart from PROBE_REGISTRY_CONCURRENCY (status writes, events). */
+const CREDENTIAL_BATCH_CONCURRENCY = 2;
 
 /** Probe times per RecordProbeTimes call (the registry takes at most 10,000). */
 const PROBE_TIMES_BATCH = 5000;

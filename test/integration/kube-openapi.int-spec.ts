@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { kubectl, writeKubeconfig } from '@flotilla/kube-emulator';
+import { kubectl } from '@flotilla/kube-emulator';
 import type { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, httpsCall, makeDevPki, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, httpsCall, preparePlatformEnv, writeTokenKubeconfig } from '@flotilla/testing';
 import { startProviderImport } from '../../services/provider-import/src/main';
 import { startRegistry } from '../../services/registry/src/main';
 import { startGateway } from '../../services/gateway/src/main';
@@ -42,7 +41,6 @@ describe('kubectl against Flotilla: discovery, OpenAPI v2/v3, explain and valida
   let registry: RunningService;
   let gateway: RunningService;
   let importer: RunningService;
-  let pki = '';
   let ca = '';
   let base = '';
   let kubeconfig = '';
@@ -53,29 +51,13 @@ describe('kubectl against Flotilla: discovery, OpenAPI v2/v3, explain and valida
   }
 
   beforeAll(async () => {
-    platform = await preparePlatformEnv();
-    pki = mkdtempSync(join(tmpdir(), 'flotilla-kube-openapi-'));
-    makeDevPki(pki, ['gateway']);
-    ca = readFileSync(join(pki, 'ca.crt'), 'utf8');
+    platform = await preparePlatformEnv({ gatewayTls: true });
+    ca = readFileSync(platform.gatewayTls!.ca, 'utf8');
     ({ running: registry } = await startRegistry(platform.env('registry')));
     ({ running: importer } = await startProviderImport(platform.env('provider-import')));
-    ({ running: gateway } = await startGateway({
-      ...platform.env('gateway'),
-      FLOTILLA_GATEWAY_TLS_CERT: join(pki, 'gateway.crt'),
-      FLOTILLA_GATEWAY_TLS_KEY: join(pki, 'gateway.key'),
-      FLOTILLA_GATEWAY_TLS_CA: join(pki, 'ca.crt'),
-    }));
+    ({ running: gateway } = await startGateway(platform.env('gateway')));
     base = gateway.httpUrl;
-    kubeconfig = writeKubeconfig(
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'flotilla', cluster: { server: base, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
-        users: [{ name: 'admin', user: { token: platform.adminToken } }],
-        contexts: [{ name: 'flotilla', context: { cluster: 'flotilla', user: 'admin' } }],
-        'current-context': 'flotilla',
-      }),
-    );
+    kubeconfig = writeTokenKubeconfig({ server: base, caPem: ca, token: platform.adminToken });
   }, 120_000);
 
   afterAll(async () => {
@@ -83,7 +65,7 @@ describe('kubectl against Flotilla: discovery, OpenAPI v2/v3, explain and valida
     await importer?.stop();
     await registry?.stop();
     await platform?.cleanup();
-    if (pki) rmSync(pki, { recursive: true, force: true });
+    if (kubeconfig) rmSync(dirname(kubeconfig), { recursive: true, force: true });
   });
 
   it('kubectl api-resources lists every kind Flotilla serves, from aggregated discovery alone', async () => {

@@ -18,3 +18,5 @@ export { reasonOf, thrownBy } from './errors';
 export { columnsHolding } from './pg-scan';
 export { httpsCall } from './https-call';
 export type { HttpsAnswer, HttpsCallInit, HttpsTarget } from './https-call';
+export { writeTokenKubeconfig } from './kubeconfig';
+export type { KubeconfigCa, TokenKubeconfigOptions } from './kubeconfig';

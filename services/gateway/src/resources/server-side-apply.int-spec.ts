@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { kubectl, writeKubeconfig } from '@flotilla/kube-emulator';
+import { kubectl } from '@flotilla/kube-emulator';
 import { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, SourceProcess, httpsCall, makeDevPki, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { PlatformEnv, SourceProcess, httpsCall, preparePlatformEnv, startSourceProcess, writeTokenKubeconfig } from '@flotilla/testing';
 import { startGateway } from '../main';
 
 /**
@@ -40,29 +40,13 @@ describe('kubectl apply --server-side against Flotilla (real kubectl v1.33)', ()
   const fieldsOf = (o: Json, manager: string) => (o.metadata.managedFields ?? []).find((e: Json) => e.manager === manager)?.fieldsV1;
 
   beforeAll(async () => {
-    platform = await preparePlatformEnv();
+    platform = await preparePlatformEnv({ gatewayTls: true });
     dir = mkdtempSync(join(tmpdir(), 'flotilla-ssa-'));
-    makeDevPki(dir, ['gateway']);
-    ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    ca = readFileSync(platform.gatewayTls!.ca, 'utf8');
     registry = await startSourceProcess('registry', platform.env('registry'), platform.ports.registryHttp);
-    ({ running: gateway } = await startGateway({
-      ...platform.env('gateway'),
-      FLOTILLA_FEED_POLL_MS: '100',
-      FLOTILLA_GATEWAY_TLS_CERT: join(dir, 'gateway.crt'),
-      FLOTILLA_GATEWAY_TLS_KEY: join(dir, 'gateway.key'),
-      FLOTILLA_GATEWAY_TLS_CA: join(dir, 'ca.crt'),
-    }));
+    ({ running: gateway } = await startGateway({ ...platform.env('gateway'), FLOTILLA_FEED_POLL_MS: '100' }));
     base = gateway.httpUrl;
-    kc = writeKubeconfig(
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'flotilla', cluster: { server: base, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
-        users: [{ name: 'admin', user: { token: platform.adminToken } }],
-        contexts: [{ name: 'flotilla', context: { cluster: 'flotilla', user: 'admin' } }],
-        'current-context': 'flotilla',
-      }),
-    );
+    kc = writeTokenKubeconfig({ server: base, caPem: ca, token: platform.adminToken, path: join(dir, 'kubeconfig') });
     expect((await call('POST', '/api/v1/namespaces', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ssa' } }) })).status).toBe(201);
   }, 120_000);
 

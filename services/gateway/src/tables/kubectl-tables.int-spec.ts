@@ -1,11 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ClusterEventsClient, ObjectsClient } from '@flotilla/clients';
-import { KubeEmulator, kubectl, kubectlSpawn, writeKubeconfig, followOutput } from '@flotilla/kube-emulator';
+import { KubeEmulator, kubectl, kubectlSpawn, followOutput } from '@flotilla/kube-emulator';
 import { RunningService } from '@flotilla/service-kit';
-import { PlatformEnv, SourceProcess, eventually, httpsCall, makeDevPki, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
+import { PlatformEnv, SourceProcess, eventually, httpsCall, preparePlatformEnv, startSourceProcess, writeTokenKubeconfig } from '@flotilla/testing';
 import { startGateway } from '../main';
 
 /**
@@ -26,7 +24,6 @@ describe('kubectl get/describe against Flotilla: server-side Tables and Events (
   let registry: SourceProcess;
   let importer: SourceProcess;
   let gateway: RunningService;
-  let pki: string;
   let ca: string;
   let base: string;
   let kc: string;
@@ -41,30 +38,13 @@ describe('kubectl get/describe against Flotilla: server-side Tables and Events (
   beforeAll(async () => {
     emu = await KubeEmulator.start({ clusters: 0 });
     const members = [await emu.addCluster({ flavour: 'kubeadm' }), await emu.addCluster({ flavour: 'kubeadm' })];
-    platform = await preparePlatformEnv();
-    pki = mkdtempSync(join(tmpdir(), 'flotilla-tables-'));
-    makeDevPki(pki, ['gateway']);
-    ca = readFileSync(join(pki, 'ca.crt'), 'utf8');
+    platform = await preparePlatformEnv({ gatewayTls: true });
+    ca = readFileSync(platform.gatewayTls!.ca, 'utf8');
     registry = await startSourceProcess('registry', platform.env('registry'), platform.ports.registryHttp);
     importer = await startSourceProcess('provider-import', platform.env('provider-import'), platform.ports.importHttp);
-    ({ running: gateway } = await startGateway({
-      ...platform.env('gateway'),
-      FLOTILLA_FEED_POLL_MS: '100',
-      FLOTILLA_GATEWAY_TLS_CERT: join(pki, 'gateway.crt'),
-      FLOTILLA_GATEWAY_TLS_KEY: join(pki, 'gateway.key'),
-      FLOTILLA_GATEWAY_TLS_CA: join(pki, 'ca.crt'),
-    }));
+    ({ running: gateway } = await startGateway({ ...platform.env('gateway'), FLOTILLA_FEED_POLL_MS: '100' }));
     base = gateway.httpUrl;
-    kc = writeKubeconfig(
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'flotilla', cluster: { server: base, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
-        users: [{ name: 'admin', user: { token: platform.adminToken } }],
-        contexts: [{ name: 'flotilla', context: { cluster: 'flotilla', user: 'admin' } }],
-        'current-context': 'flotilla',
-      }),
-    );
+    kc = writeTokenKubeconfig({ server: base, caPem: ca, token: platform.adminToken });
     const registryGrpc = String(platform.env('gateway').REGISTRY_GRPC_URL);
     store = new ObjectsClient(registryGrpc, platform.internalToken);
     events = new ClusterEventsClient(registryGrpc, platform.internalToken);
@@ -96,7 +76,7 @@ describe('kubectl get/describe against Flotilla: server-side Tables and Events (
     await registry?.stop();
     await emu?.stop();
     await platform?.cleanup();
-    if (pki) rmSync(pki, { recursive: true, force: true });
+    if (kc) rmSync(dirname(kc), { recursive: true, force: true });
   });
 
   it('kubectl get clusters shows NAME READY PROVIDER CONNECTION VERSION NODES ZONES AGE with values; -o wide adds REASON', async () => {

@@ -10,6 +10,8 @@ export interface OidcLogin {
   clientId: string;
   scopes: string[];
   refreshToken?: string;
+  /** 'browser' when the login was made with --browser (so that the hints to log in again say so). */
+  flow?: 'browser';
 }
 
 /**
@@ -88,7 +90,7 @@ function oidcOf(value: unknown, path: string): OidcLogin | undefined {
     throw new CliError(ExitCode.Refused, `${path} has an OIDC login without its issuer or client id`, ['run flotilla login again to rewrite it']);
   }
   const refreshToken = typeof o.refreshToken === 'string' && o.refreshToken !== '' ? o.refreshToken : undefined;
-  return { issuer: o.issuer, clientId: o.clientId, scopes, ...(refreshToken ? { refreshToken } : {}) };
+  return { issuer: o.issuer, clientId: o.clientId, scopes, ...(refreshToken ? { refreshToken } : {}), ...(o.flow === 'browser' ? { flow: 'browser' as const } : {}) };
 }
 
 /** The lock `flotilla token` holds while it refreshes the login (next to the login file). */

@@ -13,7 +13,9 @@ import { PlatformEnv, ServiceProcess, WORKSPACE_ROOT, eventually, preparePlatfor
  * (oidc-provider in a child process, the device flow approved through its pages as a user would in
  * a browser) and a running platform whose gateway trusts that issuer: login (device flow), token
  * (ExecCredential), a real kubectl whose kubeconfig runs `flotilla token` as its exec plugin, the
- * refresh of an ID token about to expire, and the errors that name their fix.
+ * refresh of an ID token about to expire, and the errors that name their fix. Then the browser
+ * login (--browser: authorization code + PKCE, the provider's redirect to the CLI's loopback
+ * listener followed by the same scripted browser): state, nonce, a denial, the timeout.
  */
 type Json = Record<string, any>;
 type Run = { code: number | null; stdout: string; stderr: string };
@@ -89,7 +91,22 @@ async function approve(fx: Fixture, shown: string, answer: 'allow' | 'deny' = 'a
   return b.html;
 }
 
-describe('flotilla login --oidc-issuer (device flow) and flotilla token (refresh) against a real provider (issue 16)', () => {
+/** The browser flow: sign in and allow (or deny) from the URL the CLI shows; the last redirect lands on the CLI's loopback listener. */
+async function signIn(fx: Fixture, authUrl: string, answer: 'allow' | 'deny' = 'allow'): Promise<Browser> {
+  const b = await new Browser().go(authUrl);
+  await b.submit('login', { login: fx.user.login, password: fx.user.password });
+  return b.submit(answer === 'allow' ? 'confirm' : 'deny');
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('flotilla login --oidc-issuer (device flow, and --browser) and flotilla token (refresh) against a real provider (issue 16)', () => {
   let platform: PlatformEnv;
   let services: ServiceProcess[] = [];
   let provider: { child: ChildProcess; fx: Fixture };
@@ -125,6 +142,25 @@ describe('flotilla login --oidc-issuer (device flow) and flotilla token (refresh
       if (!approval && answer !== 'wait' && /enter the code \S+\n/.test(text)) approval = approve(fx, text, answer);
     });
     return { ...run, page: approval ? await approval : undefined };
+  }
+
+  /**
+   * `flotilla login --browser --no-open`: once the CLI prints the sign-in URL, `act` plays the
+   * user's browser with it (its result comes back as `acted`).
+   */
+  async function browserLogin<T>(issuer: string, act: (authUrl: string) => Promise<T>, extra: string[] = []): Promise<Run & { authUrl?: URL; acted?: T }> {
+    let acting: Promise<T> | undefined;
+    let authUrl: URL | undefined;
+    const args = ['login', '--server', platform.gatewayUrl, '--certificate-authority', platform.gatewayTls!.ca, '--oidc-issuer', issuer, '--oidc-client-id', fx.deviceClientId, '--oidc-scopes', 'openid,offline_access,email,groups', '--browser', '--no-open', ...extra];
+    const run = await flotilla(args, (text) => {
+      const shown = /open this URL in a browser on this machine:\n {2}(\S+)\n/.exec(text);
+      if (!acting && shown) {
+        authUrl = new URL(shown[1]!);
+        acting = act(shown[1]!);
+        acting.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      }
+    });
+    return { ...run, authUrl, acted: acting ? await acting : undefined };
   }
 
   function admin(method: string, path: string, body?: unknown): Promise<number> {
@@ -238,12 +274,7 @@ describe('flotilla login --oidc-issuer (device flow) and flotilla token (refresh
       short.child.kill('SIGTERM');
     }
 
-    const closed = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as AddressInfo;
-        s.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const unreachable = await flotilla(['login', '--server', platform.gatewayUrl, '--oidc-issuer', `http://127.0.0.1:${closed}`, '--oidc-client-id', 'flotilla-cli']);
     expect(unreachable).toMatchObject({ code: 4, stderr: expect.stringContaining(`cannot reach the OIDC issuer at http://127.0.0.1:${closed} (ECONNREFUSED)\n  check --oidc-issuer`) });
     expect(await flotilla(['login', '--server', platform.gatewayUrl, '--oidc-issuer', 'http://idp.example.com', '--oidc-client-id', 'x'])).toMatchObject({ code: 1, stderr: expect.stringContaining('must be an https:// URL') });
@@ -254,4 +285,87 @@ describe('flotilla login --oidc-issuer (device flow) and flotilla token (refresh
     expect(untrusted).toMatchObject({ code: 2, stderr: expect.stringMatching(/refused the OIDC ID token[\s\S]*FLOTILLA_OIDC_ISSUER_URL=http:\/\/127\.0\.0\.1:\d+ and FLOTILLA_OIDC_AUDIENCE=flotilla-cli \(nothing was stored\)/) });
     expect(readFileSync(config(), 'utf8')).toBe(before);
   }, 120_000);
+  it('login --browser: authorization code with PKCE (S256) on a loopback redirect, state and nonce checked; a wrong state is refused; token and kubectl work as oidc:bob@example.com; refresh afterwards', async () => {
+    expect((await flotilla(['login', '--help'])).stdout).toMatch(/--browser[\s\S]*--device[\s\S]*--listen-port <port>[\s\S]*--no-open/);
+    const before = stored();
+    const run = await browserLogin(fx.main, async (url) => {
+      const redirect = new URL(new URL(url).searchParams.get('redirect_uri')!);
+      // Not this login's redirect (another tab, a forged link): refused, and the CLI keeps waiting.
+      const forged = await fetch(`${redirect.toString()}?code=forged&state=not-this-login`);
+      const missing = await fetch(`${redirect.toString()}?code=forged`);
+      const elsewhere = await fetch(new URL('/favicon.ico', redirect));
+      const b = await signIn(fx, url);
+      return { forged: { status: forged.status, text: await forged.text() }, missing: missing.status, elsewhere: elsewhere.status, page: b.html };
+    });
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`Logged in to ${platform.gatewayUrl} through ${fx.main} \\(ID token accepted; you may list clusters\\)`)) });
+    expect(run.acted).toMatchObject({ forged: { status: 400, text: expect.stringContaining('its state does not match') }, missing: 400, elsewhere: 404, page: expect.stringContaining('You can close this tab') });
+    expect(run.stderr).toContain("refused a request to the redirect URI whose state is not this login's");
+    expect(run.stderr).not.toMatch(/Warning|\n\s+at /); // loading jose (an ES module) warns of nothing; no stack trace
+    // The request the CLI built: PKCE S256, a fresh state and nonce, a loopback redirect on a free port.
+    const q = run.authUrl!.searchParams;
+    expect(`${run.authUrl!.origin}${run.authUrl!.pathname}`).toBe(`${fx.main}/auth`);
+    expect(Object.fromEntries(q)).toMatchObject({ response_type: 'code', client_id: fx.deviceClientId, scope: 'openid offline_access email groups', code_challenge_method: 'S256', prompt: 'consent' });
+    expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(q.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(q.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    const doc = stored();
+    expect(doc.token).not.toBe(before.token);
+    expect(doc.oidc).toMatchObject({ issuer: fx.main, clientId: fx.deviceClientId, scopes: ['openid', 'offline_access', 'email', 'groups'], refreshToken: expect.any(String) });
+    expect(claimsOf(doc.token)).toMatchObject({ iss: fx.main, aud: fx.deviceClientId, email: 'bob@example.com', nonce: q.get('nonce') });
+    expect(statSync(config()).mode & 0o777).toBe(0o600);
+    for (const secret of [doc.token, doc.oidc.refreshToken]) expect(run.stdout + run.stderr).not.toContain(secret);
+    // One shot: the listener is gone once the login ended.
+    await expect(fetch(q.get('redirect_uri')!)).rejects.toThrow();
+
+    const credential = await flotilla(['token']);
+    expect(credential.code).toBe(0);
+    expect(JSON.parse(credential.stdout)).toMatchObject({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: doc.token } });
+    const kc = execKubeconfig();
+    expect(await kubectl(['get', 'clusters'], { kubeconfig: kc })).toMatchObject({ code: 0, stderr: expect.stringContaining('No resources found') });
+    expect(await kubectl(['auth', 'can-i', 'list', 'clusters'], { kubeconfig: kc })).toMatchObject({ code: 0, stdout: 'yes\n' });
+    expect((await kubectl(['auth', 'can-i', 'delete', 'clusters'], { kubeconfig: kc })).stdout).toMatch(/^no\b/);
+
+    // The refresh token from the browser login works as the device flow's does.
+    const exp = claimsOf(doc.token as string).exp as number;
+    await eventually(() => expect(Date.now() / 1000).toBeGreaterThan(exp - 59), { timeoutMs: 20_000, intervalMs: 250 });
+    const refreshed = await flotilla(['token']);
+    expect(refreshed).toMatchObject({ code: 0, stderr: '' });
+    const after = stored();
+    expect((JSON.parse(refreshed.stdout) as Json).status.token).toBe(after.token);
+    expect(claimsOf(after.token as string).exp).toBeGreaterThan(exp);
+    expect(after.oidc.refreshToken).not.toBe(doc.oidc.refreshToken);
+    expect(await kubectl(['get', 'clusters'], { kubeconfig: kc })).toMatchObject({ code: 0 });
+  }, 90_000);
+
+  it('login --browser errors: denied at the provider, no sign-in within --timeout, a port in use, bad flags', async () => {
+    const before = readFileSync(config(), 'utf8');
+    const port = await freePort();
+    const denied = await browserLogin(fx.main, async (url) => (await signIn(fx, url, 'deny')).html, ['--listen-port', String(port)]);
+    expect(denied.authUrl!.searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${port}/callback`);
+    expect(denied).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/access denied: the sign-in was refused at the identity provider \(access_denied: the user denied the request\)\n {2}run `flotilla login --server .* --oidc-issuer .* --oidc-client-id flotilla-cli --browser` again and approve the request\n$/),
+    });
+    expect(denied.acted).toContain('Sign-in failed');
+    expect(denied.stderr).not.toMatch(/\n\s+at /); // no stack trace
+
+    const late = await browserLogin(fx.main, async () => undefined, ['--timeout', '2s']);
+    expect(late).toMatchObject({ code: 4, stderr: expect.stringContaining('no sign-in within --timeout (2 s)') });
+    await expect(fetch(late.authUrl!.searchParams.get('redirect_uri')!)).rejects.toThrow();
+
+    const busy = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => busy.once('listening', resolve));
+    try {
+      const taken = (busy.address() as AddressInfo).port;
+      const inUse = await browserLogin(fx.main, async () => undefined, ['--listen-port', String(taken)]);
+      expect(inUse).toMatchObject({ code: 2, stderr: expect.stringContaining(`cannot listen on 127.0.0.1:${taken} for the sign-in's redirect (EADDRINUSE)\n  another program uses port ${taken}`) });
+    } finally {
+      busy.close();
+    }
+    const common = ['login', '--server', platform.gatewayUrl, '--oidc-issuer', fx.main, '--oidc-client-id', fx.deviceClientId];
+    expect(await flotilla([...common, '--browser', '--device'])).toMatchObject({ code: 1, stderr: expect.stringContaining('give either --browser or --device, not both') });
+    expect(await flotilla([...common, '--listen-port', 'http'])).toMatchObject({ code: 1, stderr: expect.stringContaining('--listen-port: "http" is not a port') });
+    expect(readFileSync(config(), 'utf8')).toBe(before); // nothing was stored
+  }, 60_000);
 });

@@ -10,8 +10,8 @@ import { PlatformEnv, SourceProcess, columnsHolding, eventually, httpsCall, prep
  * Issue 16, "the verbs users type": a real kubectl v1.33 against a running platform (registry,
  * provider-import, health-probe and the gateway, each its own process; the gateway on HTTPS; real
  * Postgres and Redis), with the `flotilla` context of a kubeconfig Flotilla handed out to a user and
- * with the admin token. get -w, get -l -o yaml, label, annotate, edit, client-side apply, delete,
- * describe, api-resources and explain. No credential reaches kubectl's output, the editor's file,
+ * with the admin token. get -w, get -l -o yaml, label, annotate, edit, client-side and server-side
+ * apply, delete, describe, api-resources and explain. No credential reaches kubectl's output, the editor's file,
  * the last-applied-configuration annotation or the database in plain text.
  */
 type Json = Record<string, any>;
@@ -55,7 +55,12 @@ describe('issue 16: the verbs users type, with a real kubectl v1.33 against a ru
 
   beforeAll(async () => {
     emu = await KubeEmulator.start({ clusters: 0 });
-    members = [await emu.addCluster({ flavour: 'kubeadm' }), await emu.addCluster({ flavour: 'kubeadm' }), await emu.addCluster({ flavour: 'kubeadm' })];
+    members = [
+      await emu.addCluster({ flavour: 'kubeadm' }),
+      await emu.addCluster({ flavour: 'kubeadm' }),
+      await emu.addCluster({ flavour: 'kubeadm' }),
+      await emu.addCluster({ flavour: 'kubeadm' }),
+    ];
     for (const m of members) secrets.push(m.tokens.admin);
     platform = await preparePlatformEnv({ gatewayTls: true });
     ca = readFileSync(platform.gatewayTls!.ca, 'utf8');
@@ -213,6 +218,59 @@ describe('issue 16: the verbs users type, with a real kubectl v1.33 against a ru
     writeFileSync(file, stringify({ ...bare, metadata: { ...bare.metadata, labels: { env: 'prod', tier: 'gold' } } }));
     expect(await k('admin', ['apply', '-f', file])).toMatchObject({ code: 0, stdout: 'cluster.cluster.kubesphere.io/charlie configured\n' });
     expect((await call('GET', `${CLUSTERS}/charlie`)).json.metadata.labels).toMatchObject({ env: 'prod', tier: 'gold' });
+  });
+
+  it('kubectl apply --server-side: creates, re-applies, conflicts with kubectl label, --force-conflicts wins; managedFields shown, no credential', async () => {
+    const file = join(work, 'delta.yaml');
+    // The kubeconfig as given is the one stored (no service-account trade): resending it is no change.
+    const doc = clusterDoc('delta', members[3]!, { env: 'ssa' });
+    delete (doc.metadata as Json).annotations;
+    writeFileSync(file, stringify(doc));
+    const outputs: string[] = [];
+    const run = async (who: 'admin' | 'ops', args: string[]) => {
+      const r = await k(who, args);
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+
+    const created = await run('admin', ['apply', '--server-side', '-f', file]);
+    expect(created).toMatchObject({ code: 0, stdout: 'cluster.cluster.kubesphere.io/delta serverside-applied\n' });
+    await ready('delta');
+
+    // A changed label: applied; kubectl owns it.
+    writeFileSync(file, stringify({ ...doc, metadata: { ...doc.metadata, labels: { env: 'ssa', tier: 'gold' } } }));
+    expect(await run('admin', ['apply', '--server-side', '-f', file])).toMatchObject({ code: 0, stdout: 'cluster.cluster.kubesphere.io/delta serverside-applied\n' });
+    expect((await call('GET', `${CLUSTERS}/delta`)).json.metadata.labels).toMatchObject({ env: 'ssa', tier: 'gold' });
+
+    // Another manager (kubectl label: "kubectl-label") changes that label and sets one of its own.
+    expect(await run('ops', ['label', 'cluster', 'delta', 'tier=silver', 'owner=ops', '--overwrite'])).toMatchObject({ code: 0, stdout: 'cluster.cluster.kubesphere.io/delta labeled\n' });
+    const conflict = await run('admin', ['apply', '--server-side', '-f', file]);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl-label" using cluster.kubesphere.io/v1alpha1: .metadata.labels.tier');
+    expect((await call('GET', `${CLUSTERS}/delta`)).json.metadata.labels).toMatchObject({ tier: 'silver', owner: 'ops' });
+
+    const forced = await run('admin', ['apply', '--server-side', '--force-conflicts', '-f', file]);
+    expect(forced).toMatchObject({ code: 0, stdout: 'cluster.cluster.kubesphere.io/delta serverside-applied\n' });
+    expect((await call('GET', `${CLUSTERS}/delta`)).json.metadata.labels).toMatchObject({ env: 'ssa', tier: 'gold', owner: 'ops' });
+
+    // managedFields: hidden by default, shown with --show-managed-fields, both managers; paths only.
+    const plain = await run('ops', ['get', 'cluster', 'delta', '-o', 'yaml']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain('managedFields');
+    const shown = await run('ops', ['get', 'cluster', 'delta', '-o', 'yaml', '--show-managed-fields']);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    const managed = (parse(shown.stdout) as Json).metadata.managedFields as Json[];
+    expect(managed.map((e) => `${e.manager}/${e.operation}`).sort()).toEqual(['kubectl-label/Update', 'kubectl/Apply']);
+    expect(managed.find((e) => e.manager === 'kubectl')!.fieldsV1['f:metadata']['f:labels']).toEqual({ 'f:env': {}, 'f:tier': {} });
+    const byLabel = managed.find((e) => e.manager === 'kubectl-label')!.fieldsV1['f:metadata']['f:labels'];
+    expect(byLabel['f:owner']).toEqual({});
+    expect(byLabel['f:tier']).toBeUndefined();
+    expect(shown.stdout).not.toMatch(/f:kubeconfig|f:token/);
+
+    for (const text of outputs) expectNoSecret(text);
+    const stored = await pg.query<{ managed_fields: unknown }>('SELECT managed_fields FROM clusters WHERE name = $1', ['delta']);
+    expectNoSecret(JSON.stringify(stored.rows[0]!.managed_fields));
+    for (const s of secrets) expect((await columnsHolding(pg, s)).hits).toEqual([]);
   });
 
   it('kubectl describe cluster shows the conditions and recent events (a member going down and back)', async () => {

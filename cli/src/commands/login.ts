@@ -1,7 +1,7 @@
 import { readSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { writeLogin, type Login } from '../config';
-import { outputOption, printAs, timeoutOption, type Ctx } from '../context';
+import { outputOption, printAs, type Ctx } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { readUserFile } from '../files';
 import { DEFAULT_OIDC_SCOPES, mayListClusters, oidcLogin, type OidcLoginOptions } from './login-oidc';
@@ -56,22 +56,29 @@ export function loginCommand(ctx: Ctx): Command {
     .requiredOption('--server <url>', 'the gateway, e.g. https://flotilla.example.com')
     .option('--token <token>', 'a Flotilla token (POST /apis/iam.flotilla.io/v1alpha1/tokens); "-" reads it from stdin')
     .option('--certificate-authority <file>', 'PEM of the CA that signed the gateway\'s certificate (a private CA)')
-    .option('--oidc', 'log in through OIDC (the device flow; implied by --oidc-issuer)')
+    .option('--oidc', 'log in through OIDC (implied by --oidc-issuer)')
     .option('--oidc-issuer <url>', 'the OIDC issuer the gateway trusts (its FLOTILLA_OIDC_ISSUER_URL)')
-    .option('--oidc-client-id <id>', 'the public client allowed the device flow (the gateway\'s FLOTILLA_OIDC_AUDIENCE)')
+    .option('--oidc-client-id <id>', 'the public client of the CLI at the provider (the gateway\'s FLOTILLA_OIDC_AUDIENCE)')
     .option('--oidc-scopes <scopes>', 'scopes to ask for, comma separated (openid is required; offline_access gives a refresh token)', DEFAULT_OIDC_SCOPES)
-    .addOption(timeoutOption('10m'))
+    .option('--browser', 'OIDC: sign in in a browser (authorization code + PKCE, redirect to 127.0.0.1); default: the device flow when the issuer offers it')
+    .option('--device', 'OIDC: the device flow (open a URL on any device, enter a code)')
+    .option('--listen-port <port>', 'with --browser: the port of the redirect http://127.0.0.1:PORT/callback, for a provider that needs a fixed one (default: a free port)')
+    .option('--no-open', 'with --browser: only print the URL, do not start a browser (started only in a desktop session)')
+    .addOption(new Option('--timeout <duration>', 'how long to wait for the sign-in (90s, 5m, 1h; default 10m for the device flow, 5m in a browser)'))
     .addOption(outputOption())
     .addHelpText(
       'after',
       '\nWith a Flotilla token:\n  printf %s "$TOKEN" | flotilla login --server https://flotilla.example.com --token - --certificate-authority ca.crt\n' +
         '\nWith OIDC (the device flow: open the URL shown, enter the code, sign in; --timeout bounds the wait):\n' +
         '  flotilla login --server https://flotilla.example.com --oidc-issuer https://login.example.com --oidc-client-id flotilla-cli \\\n    --oidc-scopes openid,offline_access,email,groups\n' +
+        'Add --browser to sign in in a browser on this machine instead (the provider must allow the redirect\n' +
+        'URI http://127.0.0.1/callback, any port, or give --listen-port); it is used anyway when the issuer has no device flow.\n' +
         '`flotilla token` then refreshes the ID token when it expires within 60 s.',
     )
     .action(async (opts: { server: string; token?: string; certificateAuthority?: string; output?: string; oidc?: boolean } & Omit<OidcLoginOptions, 'output'>) => {
       const server = serverUrl(opts.server);
-      const useOidc = opts.oidc === true || opts.oidcIssuer !== undefined || opts.oidcClientId !== undefined;
+      const useOidc =
+        opts.oidc === true || opts.oidcIssuer !== undefined || opts.oidcClientId !== undefined || opts.browser === true || opts.device === true || opts.listenPort !== undefined;
       if (useOidc && opts.token !== undefined) throw new CliError(ExitCode.Usage, 'give either --token or the --oidc options, not both');
       if (!useOidc && (opts.token === undefined || opts.token === '')) {
         throw new CliError(ExitCode.Usage, 'login needs --token, or --oidc-issuer and --oidc-client-id', [

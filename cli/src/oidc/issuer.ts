@@ -8,6 +8,12 @@ export interface Discovery {
   issuer: string;
   tokenEndpoint: string;
   deviceAuthorizationEndpoint?: string;
+  /** Where a browser signs in (the authorization code flow). */
+  authorizationEndpoint?: string;
+  /** The issuer's signing keys, to verify an ID token. */
+  jwksUri?: string;
+  /** RFC 9207: the issuer names itself (`iss`) in its authorization responses. */
+  authorizationResponseIss?: boolean;
 }
 
 /** An OAuth answer: its HTTP status and JSON body (an object; `error` on failures, RFC 6749 §5.2). */
@@ -121,7 +127,16 @@ export async function discover(issuer: string): Promise<Discovery> {
   const tokenEndpoint = endpoint(body, 'token_endpoint', issuer);
   if (!tokenEndpoint) throw new CliError(ExitCode.Refused, `the discovery document of ${issuer} has no usable token_endpoint`, ['check --oidc-issuer']);
   const deviceAuthorizationEndpoint = endpoint(body, 'device_authorization_endpoint', issuer);
-  return { issuer, tokenEndpoint, ...(deviceAuthorizationEndpoint ? { deviceAuthorizationEndpoint } : {}) };
+  const authorizationEndpoint = endpoint(body, 'authorization_endpoint', issuer);
+  const jwksUri = endpoint(body, 'jwks_uri', issuer);
+  return {
+    issuer,
+    tokenEndpoint,
+    ...(deviceAuthorizationEndpoint ? { deviceAuthorizationEndpoint } : {}),
+    ...(authorizationEndpoint ? { authorizationEndpoint } : {}),
+    ...(jwksUri ? { jwksUri } : {}),
+    ...(body.authorization_response_iss_parameter_supported === true ? { authorizationResponseIss: true } : {}),
+  };
 }
 
 /** The OAuth error of an answer (`error` and `error_description`), as one short line. */

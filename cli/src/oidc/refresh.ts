@@ -28,7 +28,8 @@ const needsRefresh = (login: Login, now = Date.now()) => {
   return exp === undefined || exp - now / 1000 <= REFRESH_WINDOW_S;
 };
 
-const loginAgain = (login: Login) => `run \`flotilla login --server ${login.server} --oidc-issuer ${login.oidc!.issuer} --oidc-client-id ${login.oidc!.clientId}\` again`;
+const loginAgain = (login: Login) =>
+  `run \`flotilla login --server ${login.server} --oidc-issuer ${login.oidc!.issuer} --oidc-client-id ${login.oidc!.clientId}${login.oidc!.flow === 'browser' ? ' --browser' : ''}\` again`;
 
 /** Trades the refresh token for a new ID token (and refresh token, when the provider rotates them). */
 async function refresh(login: Login): Promise<Login> {

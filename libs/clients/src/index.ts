@@ -14,7 +14,7 @@ export type {
   WatchClustersOptions,
 } from './registry-client';
 export { IMPORT_JOBS_CLIENT, ImportJobsClient } from './import-jobs-client';
-export { CLUSTER_EVENTS_CLIENT, ClusterEventsClient } from './cluster-events-client';
+export { CLUSTER_EVENTS_CLIENT, type ClusterEventBatch, ClusterEventsClient, type WatchClusterEventsOptions } from './cluster-events-client';
 export { IMPORT_CLIENT, ImportClient } from './import-client';
 export type { ClusterValidation, CredentialRotation, ImportCheckResult } from './import-client';
 export { CREDENTIALS_ADMIN_CLIENT, CredentialsAdminClient } from './credentials-admin-client';

@@ -8,6 +8,7 @@ import {
   ErrorReason,
   FlotillaError,
   MEMBER_UID_LABEL,
+  ManagedFieldsEntry,
   PatchType,
 } from '@flotilla/domain';
 import { clusterFromProto, clusterToProto, registryV1, statusToProto } from '@flotilla/contracts';
@@ -165,9 +166,22 @@ export class RegistryClient {
     return clusterFromProto(await this.grpc.unary(this.s.updateCluster, { cluster: clusterToProto(cluster, true), dryRun: options.dryRun ?? false }));
   }
 
-  /** Applies a merge patch or JSON patch (`patch` is its JSON text) to metadata and spec. */
-  async patchCluster(name: string, patchType: PatchType, patch: string, options: { dryRun?: boolean } = {}): Promise<Cluster> {
-    return clusterFromProto(await this.grpc.unary(this.s.patchCluster, { name, patchType, patch, dryRun: options.dryRun ?? false }));
+  /**
+   * Applies a merge patch or JSON patch (`patch` is its JSON text) to metadata and spec. With
+   * `managedFields`, they are stored with the result (they were computed against `resourceVersion`,
+   * which must then still be the stored one: a Conflict otherwise).
+   */
+  async patchCluster(name: string, patchType: PatchType, patch: string, options: { dryRun?: boolean; managedFields?: ManagedFieldsEntry[]; resourceVersion?: string } = {}): Promise<Cluster> {
+    return clusterFromProto(
+      await this.grpc.unary(this.s.patchCluster, {
+        name,
+        patchType,
+        patch,
+        dryRun: options.dryRun ?? false,
+        managedFieldsJson: options.managedFields !== undefined ? JSON.stringify(options.managedFields) : '',
+        resourceVersion: options.resourceVersion ?? '',
+      }),
+    );
   }
 
   async deleteCluster(name: string, options: DeleteClusterOptions = {}): Promise<DeleteOutcome> {

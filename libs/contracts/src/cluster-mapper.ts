@@ -6,6 +6,7 @@ import {
   ClusterStatus,
   ConditionStatus,
   ObjectMeta,
+  parseManagedFieldsJson,
 } from '@flotilla/domain';
 import type * as pb from './generated/flotilla/registry/v1/registry';
 
@@ -78,6 +79,8 @@ export function clusterToProto(cluster: Cluster, withCredentials = false): pb.Cl
       creationTimestamp: m.creationTimestamp ?? '',
       deletionTimestamp: m.deletionTimestamp ?? '',
       finalizers: m.finalizers ?? [],
+      // Unset ('') keeps the stored list on a write; [] clears it.
+      managedFieldsJson: m.managedFields !== undefined ? JSON.stringify(m.managedFields) : '',
     },
     spec: {
       provider: cluster.spec.provider ?? '',
@@ -109,6 +112,9 @@ export function clusterFromProto(message: pb.Cluster, withCredentials = false): 
   if (present(m.creationTimestamp)) metadata.creationTimestamp = m.creationTimestamp;
   if (present(m.deletionTimestamp)) metadata.deletionTimestamp = m.deletionTimestamp;
   if (m.finalizers && m.finalizers.length > 0) metadata.finalizers = m.finalizers;
+  // Checked as validateClusterInput checks it (bounded size, entries' shape): Invalid otherwise.
+  const managedFields = parseManagedFieldsJson(m.managedFieldsJson, metadata.name);
+  if (managedFields !== undefined) metadata.managedFields = managedFields;
   const cluster: Cluster = {
     apiVersion: CLUSTER_API_VERSION,
     kind: CLUSTER_KIND,

@@ -20,6 +20,7 @@ export type {
   ClusterStatus,
   ConditionStatus,
   Connection,
+  ManagedFieldsEntry,
   ObjectMeta,
 } from './cluster/cluster';
 export { CredentialConditionReason, CredentialConditionType, findCondition, setCondition } from './cluster/conditions';
@@ -32,7 +33,7 @@ export {
   scrubCredentialsFromPatch,
 } from './cluster/credentials-in-metadata';
 export type { MetadataScrub } from './cluster/credentials-in-metadata';
-export { MAX_KUBECONFIG_BYTES, decodeKubeconfig, validateClusterInput } from './cluster/cluster-validation';
+export { MAX_KUBECONFIG_BYTES, MAX_MANAGED_FIELDS_BYTES, decodeKubeconfig, parseManagedFieldsJson, validateClusterInput } from './cluster/cluster-validation';
 export type { ValidatedCluster } from './cluster/cluster-validation';
 export { dns1123LabelErrors, labelValueErrors, qualifiedNameErrors } from './cluster/names';
 export { matchesLabels, parseLabelSelector } from './selectors/label-selector';

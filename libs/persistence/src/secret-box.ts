@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -75,6 +75,19 @@ export class SecretBox {
   reseal(value: EncryptedValue, associatedData: string): EncryptedValue {
     if (value.keyId === this.activeKeyId) return value;
     return this.encrypt(this.decrypt(value, associatedData), associatedData);
+  }
+
+  /**
+   * A keyed fingerprint of a secret: HMAC-SHA256 under a key derived (HKDF-SHA256) from a ring key
+   * for `purpose` only. It tells whether a value presented later is the same secret; it cannot be
+   * reversed or used in the secret's place, and differs per purpose (bind it to the record). Made
+   * under the active key unless `keyId` names another key of the ring.
+   */
+  fingerprint(value: string, purpose: string, keyId: string = this.activeKeyId): { keyId: string; digest: Buffer } {
+    const key = this.keys.get(keyId);
+    if (!key) throw new KeyRingError(`no key "${keyId}" in the key ring: add it back to FLOTILLA_ENCRYPTION_KEYS`);
+    const macKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `flotilla/fingerprint/${purpose}`, 32));
+    return { keyId, digest: createHmac('sha256', macKey).update(value, 'utf8').digest() };
   }
 
   encrypt(plaintext: string, associatedData: string): EncryptedValue {

@@ -1,11 +1,18 @@
 import { ClusterErrors } from '../errors/cluster-errors';
 import { ErrorCause } from '../errors/flotilla-error';
-import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster, ClusterSpec, Connection, ConnectionType, ObjectMeta } from './cluster';
+import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster, ClusterSpec, Connection, ConnectionType, ManagedFieldsEntry, ObjectMeta } from './cluster';
 import { validateLabelsAndAnnotations } from '../validation/object-meta';
 import { dns1123LabelErrors, qualifiedNameErrors } from './names';
 
 export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
 const MAX_DESCRIPTION_CHARS = 4096;
+/** metadata.managedFields as JSON: a Cluster's field paths take a few KiB; this bounds what is stored and sent. */
+export const MAX_MANAGED_FIELDS_BYTES = 64 * 1024;
+/** kube-apiserver's limit on a field manager's name. */
+const MAX_MANAGER_CHARS = 128;
+/** FieldsV1 nests as deep as the object; a Cluster is shallow. */
+const MAX_FIELDS_V1_DEPTH = 16;
+const MANAGED_ENTRY_FIELDS = ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'fieldsV1', 'subresource'];
 
 /** Fields a client may write; anything else is unknown (dropped with a warning, or refused under Strict field validation). */
 const KNOWN_FIELDS: Record<string, readonly string[]> = {
@@ -132,7 +139,93 @@ function validateMetadata(value: unknown, causes: Causes, mode: 'create' | 'upda
     else meta.resourceVersion = value.resourceVersion;
   }
   if (typeof value.uid === 'string' && value.uid !== '' && mode === 'update') meta.uid = value.uid;
+  const managedFields = validateManagedFields(value.managedFields, causes);
+  if (managedFields) meta.managedFields = managedFields;
   return meta;
+}
+
+/** FieldsV1: an object whose keys are "." or f:/k:/v:/i: path elements, each holding another such object. */
+function fieldsV1Error(value: unknown, depth: number): string | undefined {
+  if (!isObject(value)) return 'must be an object of field paths (FieldsV1)';
+  if (depth > MAX_FIELDS_V1_DEPTH) return `nests deeper than ${MAX_FIELDS_V1_DEPTH} levels`;
+  for (const [key, child] of Object.entries(value)) {
+    if (key !== '.' && !/^[fkvi]:/.test(key)) return `has the key ${JSON.stringify(key.slice(0, 40))}: each key is ".", or a path element starting with f:, k:, v: or i:`;
+    const error = fieldsV1Error(child, depth + 1);
+    if (error) return error;
+  }
+  return undefined;
+}
+
+/**
+ * metadata.managedFields (server-side apply's field ownership): a list of entries naming a manager,
+ * its operation (Apply or Update), the apiVersion and its field paths (FieldsV1). An empty entry
+ * ({}) is dropped, so [{}] clears the list, as in Kubernetes. Bounded to MAX_MANAGED_FIELDS_BYTES.
+ */
+function validateManagedFields(value: unknown, causes: Causes): ManagedFieldsEntry[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const field = 'metadata.managedFields';
+  if (!Array.isArray(value)) {
+    causes.invalid(field, typeof value, 'must be a list of entries (manager, operation, apiVersion, time, fieldsType, fieldsV1)');
+    return undefined;
+  }
+  const size = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (size > MAX_MANAGED_FIELDS_BYTES) {
+    causes.tooLong(field, `${MAX_MANAGED_FIELDS_BYTES} bytes as JSON (it has ${size}); apply fewer fields per manager, or clear the list with [{}]`);
+    return undefined;
+  }
+  const out: ManagedFieldsEntry[] = [];
+  value.forEach((entry: unknown, i: number) => {
+    const at = `${field}[${i}]`;
+    if (!isObject(entry)) return causes.invalid(at, typeof entry, 'must be an object');
+    if (Object.keys(entry).length === 0) return;
+    const unknown = Object.keys(entry).filter((k) => !MANAGED_ENTRY_FIELDS.includes(k));
+    if (unknown.length > 0) return causes.invalid(at, unknown.join(','), `unknown fields: an entry holds ${MANAGED_ENTRY_FIELDS.join(', ')}`);
+    const { manager, operation, apiVersion, time, fieldsType, fieldsV1, subresource } = entry;
+    if (typeof manager !== 'string' || manager === '' || manager.length > MAX_MANAGER_CHARS || /[\x00-\x1f\x7f]/.test(manager)) {
+      return causes.invalid(`${at}.manager`, typeof manager === 'string' ? manager : manager ?? null, `must name the manager: printable, 1 to ${MAX_MANAGER_CHARS} characters`);
+    }
+    if (operation !== 'Apply' && operation !== 'Update') return causes.notSupported(`${at}.operation`, operation ?? null, ['Apply', 'Update']);
+    if (typeof apiVersion !== 'string' || apiVersion === '' || apiVersion.length > 256) return causes.invalid(`${at}.apiVersion`, apiVersion ?? null, 'must be the group/version the manager wrote, e.g. "cluster.kubesphere.io/v1alpha1"');
+    if (time !== undefined && (typeof time !== 'string' || Number.isNaN(Date.parse(time)))) return causes.invalid(`${at}.time`, time, 'must be an RFC 3339 time');
+    if (subresource !== undefined && (typeof subresource !== 'string' || subresource.length > 64)) return causes.invalid(`${at}.subresource`, subresource, 'must be a subresource name');
+    if (fieldsV1 !== undefined) {
+      if (fieldsType !== 'FieldsV1') return causes.notSupported(`${at}.fieldsType`, fieldsType ?? null, ['FieldsV1']);
+      const error = fieldsV1Error(fieldsV1, 0);
+      if (error) return causes.invalid(`${at}.fieldsV1`, '(field paths)', error);
+    } else if (fieldsType !== undefined && fieldsType !== 'FieldsV1') return causes.notSupported(`${at}.fieldsType`, fieldsType, ['FieldsV1']);
+    out.push({
+      manager,
+      operation,
+      apiVersion,
+      ...(typeof time === 'string' ? { time } : {}),
+      ...(fieldsV1 !== undefined ? { fieldsType: 'FieldsV1', fieldsV1: fieldsV1 as Record<string, unknown> } : {}),
+      ...(typeof subresource === 'string' && subresource !== '' ? { subresource } : {}),
+    });
+  });
+  return out;
+}
+
+/**
+ * metadata.managedFields as it travels between the services (JSON of the list): '' is unset
+ * (undefined); anything else is parsed and checked as validateClusterInput checks it.
+ */
+export function parseManagedFieldsJson(text: string | undefined, name: string): ManagedFieldsEntry[] | undefined {
+  if (text === undefined || text === '') return undefined;
+  const causes = new Causes();
+  if (Buffer.byteLength(text, 'utf8') > MAX_MANAGED_FIELDS_BYTES) {
+    causes.tooLong('metadata.managedFields', `${MAX_MANAGED_FIELDS_BYTES} bytes as JSON`);
+    throw ClusterErrors.invalid(name, causes.list);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    causes.invalid('metadata.managedFields', '(text)', 'must be JSON of the list of entries');
+    throw ClusterErrors.invalid(name, causes.list);
+  }
+  const entries = validateManagedFields(parsed, causes) ?? [];
+  if (causes.list.length > 0) throw ClusterErrors.invalid(name, causes.list);
+  return entries;
 }
 
 function validateConnection(value: unknown, causes: Causes, mode: 'create' | 'update'): Connection {

@@ -39,6 +39,20 @@ export interface ClusterCondition {
   lastTransitionTime?: string;
 }
 
+/**
+ * One entry of metadata.managedFields (server-side apply's field ownership, FieldsV1): which
+ * manager owns which field paths. Paths only: never a field's value.
+ */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update' | string;
+  apiVersion: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
 export interface ObjectMeta {
   name: string;
   uid?: string;
@@ -49,6 +63,8 @@ export interface ObjectMeta {
   creationTimestamp?: string;
   deletionTimestamp?: string;
   finalizers?: string[];
+  /** Who owns which fields (server-side apply); on a write, absent keeps the stored list. */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface Connection {

@@ -27,6 +27,11 @@ describe('SelfSubjectAccessReview in Kubernetes protobuf (what kubectl auth can-
   it('refuses bodies without the prefix or cut short, with a 400 naming the body', () => {
     expect(() => decodeSelfSubjectAccessReview(Buffer.from('{"kind":"x"}'))).toThrow(/Kubernetes protobuf prefix/);
     const cut = envelope(field(2, field(1, field(2, 'get')))).subarray(0, 30);
-    expect(() => decodeSelfSubjectAccessReview(cut)).toThrow(/not a SelfSubjectAccessReview/);
+    expect(() => decodeSelfSubjectAccessReview(cut)).toThrow(/not valid Kubernetes protobuf: .*cut short/);
+  });
+
+  it('refuses another kind in the envelope, naming both', () => {
+    const other = Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, Buffer.concat([field(1, 'v1'), field(2, 'Namespace')])), field(2, '')]);
+    expect(() => decodeSelfSubjectAccessReview(other)).toThrow('the request body declares v1 Namespace, but this URL takes authorization.k8s.io/v1 SelfSubjectAccessReview');
   });
 });

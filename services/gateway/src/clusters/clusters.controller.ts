@@ -5,11 +5,17 @@ import { map } from 'rxjs';
 import { decodeObjectBody, patchBodyText } from '../http/body';
 import { sendWritten, streamList, streamWatch } from '../http/responses';
 import { ClustersApiService, ListQuery, WriteQuery } from './clusters-api.service';
+import { Writer } from './cluster-managed-fields';
+import { APPLY_PATCH_TYPE, isApplyPatch, parsePatchOptions } from '../resources/server-side-apply';
 import { REF } from '../openapi/schemas';
 import { CLUSTER_COLUMNS } from '../tables/cluster-columns';
 import { listAsTable, negotiateOrAnswer, objectAsTable, streamTable, tableWatchEvents } from '../tables/table-http';
 
 const rawBody = (req: Request) => (Buffer.isBuffer(req.body) ? req.body : undefined);
+const writerOf = (req: Request, fieldManager?: string): Writer => ({
+  ...(fieldManager ? { fieldManager } : {}),
+  ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+});
 
 /** /apis/cluster.kubesphere.io/v1alpha1/clusters: each route maps a request to ClustersApiService. */
 @ApiTags('clusters')
@@ -87,18 +93,39 @@ export class ClustersController {
   @ApiResponse({ status: 409, description: 'Conflict: stale metadata.resourceVersion', schema: REF.Status })
   @ApiResponse({ status: 422, description: 'Invalid: a changed credential (they change only through PUT .../clusters/{name}/kubeconfig), or a credential as a label or annotation value', schema: REF.Status })
   async replace(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery, @Res() res: Response): Promise<void> {
-    sendWritten(res, 200, await this.api.replace(name, decodeObjectBody(rawBody(req), req.headers['content-type']), q));
+    const { fieldManager } = parsePatchOptions(req.query as Record<string, unknown>, false);
+    sendWritten(res, 200, await this.api.replace(name, decodeObjectBody(rawBody(req), req.headers['content-type']), q, writerOf(req, fieldManager)));
   }
 
   @Patch(':name')
-  @ApiOperation({ summary: 'Patch metadata and spec' })
-  @ApiConsumes('application/merge-patch+json', 'application/json-patch+json')
+  @ApiOperation({
+    summary: 'Patch metadata and spec, or apply them server-side (kubectl apply --server-side)',
+    description:
+      `With Content-Type ${APPLY_PATCH_TYPE} (YAML or JSON; fieldManager required, force optional): server-side apply. An absent cluster is created (201, an import queued, as POST); ` +
+      'a present one gets the configuration merged in, ownership recorded in metadata.managedFields, and a field another manager owns answered 409 Conflict unless force=true. ' +
+      'Status is never applied; credentials are write-only and are never owned or shown.',
+  })
+  @ApiConsumes('application/merge-patch+json', 'application/json-patch+json', APPLY_PATCH_TYPE)
   @ApiBody({ schema: { type: 'object' } })
+  @ApiQuery({ name: 'fieldManager', required: false, description: `who writes; required for ${APPLY_PATCH_TYPE}` })
+  @ApiQuery({ name: 'force', required: false, type: Boolean, description: `${APPLY_PATCH_TYPE} only: take the fields other managers own` })
+  @ApiQuery({ name: 'dryRun', required: false, enum: ['All'] })
   @ApiResponse({ status: 200, schema: REF.Cluster })
+  @ApiResponse({ status: 201, description: 'Created by a server-side apply', schema: REF.Cluster })
+  @ApiResponse({ status: 409, description: 'Conflict: fields other managers own (server-side apply), or a stale resourceVersion', schema: REF.Status })
   @ApiResponse({ status: 415, description: 'Unsupported patch type', schema: REF.Status })
   @ApiResponse({ status: 422, description: 'Invalid: a changed credential (they change only through PUT .../clusters/{name}/kubeconfig), or a credential as a label or annotation value', schema: REF.Status })
   async patch(@Param('name') name: string, @Req() req: Request, @Query() q: WriteQuery, @Res() res: Response): Promise<void> {
-    sendWritten(res, 200, await this.api.patch(name, req.headers['content-type'], patchBodyText(rawBody(req)), q));
+    const contentType = req.headers['content-type'];
+    const apply = isApplyPatch(contentType);
+    const options = parsePatchOptions(req.query as Record<string, unknown>, apply);
+    if (!apply) {
+      sendWritten(res, 200, await this.api.patch(name, contentType, patchBodyText(rawBody(req)), q, writerOf(req, options.fieldManager)));
+      return;
+    }
+    // YAML (JSON is YAML) under the same bounds as any body.
+    const written = await this.api.apply(name, decodeObjectBody(rawBody(req), 'application/yaml'), q, options);
+    sendWritten(res, written.created ? 201 : 200, written);
   }
 
   @Delete(':name')

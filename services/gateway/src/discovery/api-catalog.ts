@@ -46,7 +46,7 @@ export const FIXED_GROUP_VERSIONS: readonly GroupVersionResources[] = [
     // Flotilla's cluster and federation events, as kube's events.k8s.io/v1 Events (kubectl describe finds them).
     group: 'events.k8s.io',
     version: 'v1',
-    resources: [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list'], shortNames: ['ev'] }],
+    resources: [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'], shortNames: ['ev'] }],
   },
   {
     group: 'audit.flotilla.io',
@@ -55,7 +55,7 @@ export const FIXED_GROUP_VERSIONS: readonly GroupVersionResources[] = [
   },
 ];
 
-const CORE_EVENTS: GroupVersionResources['resources'] = [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list'], shortNames: ['ev'] }];
+const CORE_EVENTS: GroupVersionResources['resources'] = [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'], shortNames: ['ev'] }];
 
 /**
  * Every group version Flotilla serves, the core group's first: the generic layer's kinds (IAM,

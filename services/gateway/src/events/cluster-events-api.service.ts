@@ -66,10 +66,9 @@ export class ClusterEventsApiService {
       n = Number(limit);
       if (!Number.isInteger(n) || n < 0) throw new FlotillaError(ErrorReason.BadRequest, `limit must be a non-negative whole number, got "${limit}"`);
     }
-    const items = await this.events.list(name, n);
+    const { items, version } = await this.events.listWithVersion(name, n);
     // Events outlive a removed cluster until pruned; with none and no cluster, say NotFound.
     if (items.length === 0) await this.registry.getCluster(name);
-    const newest = items.reduce((m, e) => (Number(e.resourceVersion ?? 0) > m ? Number(e.resourceVersion ?? 0) : m), 0);
-    return { apiVersion: 'v1', kind: 'EventList', metadata: { resourceVersion: String(newest) }, items: items.map(toKubeEvent) };
+    return { apiVersion: 'v1', kind: 'EventList', metadata: { resourceVersion: version }, items: items.map(toKubeEvent) };
   }
 }

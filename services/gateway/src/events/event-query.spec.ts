@@ -1,5 +1,5 @@
 import { ClusterEvent, FlotillaError } from '@flotilla/domain';
-import { decodeCursor, encodeCursor, eventMatches, parseEventSelector } from './event-query';
+import { decodeCursor, encodeCursor, eventMatches, formatEventsVersion, parseEventSelector, parseEventsVersion } from './event-query';
 import { clusterEventAsCore, coreToEventsV1 } from './kube-events';
 
 const probe: ClusterEvent = {
@@ -48,5 +48,20 @@ describe('events as Kubernetes Events', () => {
     expect(decodeCursor(encodeCursor({ phase: 'federation', store: 'abc' }))).toEqual({ phase: 'federation', store: 'abc' });
     expect(() => decodeCursor('not-a-token')).toThrow(/continue/);
     expect(() => decodeCursor(Buffer.from('{"phase":"x"}').toString('base64url'))).toThrow(/continue/);
+  });
+
+  it('every page of a list carries the first page\'s resourceVersion in its continue token', () => {
+    expect(decodeCursor(encodeCursor({ phase: 'clusters', after: 'prod', rv: 'c12.o34' }))).toEqual({ phase: 'clusters', after: 'prod', rv: 'c12.o34' });
+    expect(decodeCursor(encodeCursor({ phase: 'federation', rv: 'not-a-version' } as never))).toEqual({ phase: 'federation' });
+  });
+
+  it('the combined resourceVersion round-trips; "0" and unset mean the current state; anything else is a 400 naming resourceVersion', () => {
+    expect(parseEventsVersion(formatEventsVersion({ cluster: '12', object: '0' }))).toEqual({ cluster: '12', object: '0' });
+    expect(parseEventsVersion(undefined)).toBeUndefined();
+    expect(parseEventsVersion('0')).toBeUndefined();
+    expect(parseEventsVersion('')).toBeUndefined();
+    for (const bad of ['12', 'c1', 'c1.o', 'c-1.o2', 'o1.c2', `c${'9'.repeat(20)}.o1`]) {
+      expect(() => parseEventsVersion(bad)).toThrow(/resourceVersion/);
+    }
   });
 });

@@ -12,6 +12,42 @@ export interface EventListQuery {
   continue?: string;
 }
 
+export interface EventWatchQuery {
+  fieldSelector?: string;
+  labelSelector?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: string;
+  timeoutSeconds?: string;
+}
+
+/**
+ * Where the events stand: the registry's cluster events (their sequence) and the object store
+ * (its revision, for the federated objects' events). Served as one opaque resourceVersion,
+ * `c<cluster>.o<object>`: clients pass it back, never compare or parse it.
+ */
+export interface EventsVersion {
+  cluster: string;
+  object: string;
+}
+
+const EVENTS_VERSION = /^c([0-9]{1,19})\.o([0-9]{1,19})$/;
+
+export function formatEventsVersion(v: EventsVersion): string {
+  return `c${v.cluster}.o${v.object}`;
+}
+
+/** A resourceVersion this server returned; undefined for '' and '0' (kube: the current state, then what follows). */
+export function parseEventsVersion(value: string | undefined): EventsVersion | undefined {
+  if (value === undefined || value === '' || value === '0') return undefined;
+  const m = EVENTS_VERSION.exec(value);
+  if (!m) {
+    throw new FlotillaError(ErrorReason.BadRequest, `resourceVersion: Invalid value: "${value.slice(0, 40)}": must be a resourceVersion an events list or watch of this server returned (or "0")`, {
+      causes: [{ reason: 'FieldValueInvalid', field: 'resourceVersion', message: 'must be a resourceVersion this server returned' }],
+    });
+  }
+  return { cluster: m[1]!, object: m[2]! };
+}
+
 /** Field selectors of core/v1 Events, as kube-apiserver supports them. */
 const CORE_FIELDS = [
   'metadata.name',
@@ -86,9 +122,10 @@ export function eventLimit(value: string | undefined): number | undefined {
 
 /**
  * Where a paged list of events goes on: in the clusters' events after `cluster` (by name), or in
- * the federation events from the object store's own continue token.
+ * the federation events from the object store's own continue token. `rv`: the first page's
+ * resourceVersion, which every page of the list answers (as kube-apiserver's pages do).
  */
-export type EventCursor = { phase: 'clusters'; after: string } | { phase: 'federation'; store?: string };
+export type EventCursor = ({ phase: 'clusters'; after: string } | { phase: 'federation'; store?: string }) & { rv?: string };
 
 export function encodeCursor(cursor: EventCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
@@ -103,8 +140,9 @@ export function decodeCursor(token: string | undefined): EventCursor | undefined
   if (token.length > 4096) throw bad();
   try {
     const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (isObject(c) && c.phase === 'clusters' && typeof c.after === 'string') return { phase: 'clusters', after: c.after };
-    if (isObject(c) && c.phase === 'federation' && (c.store === undefined || typeof c.store === 'string')) return { phase: 'federation', ...(c.store ? { store: c.store } : {}) };
+    const rv = isObject(c) && typeof c.rv === 'string' && EVENTS_VERSION.test(c.rv) ? { rv: c.rv } : {};
+    if (isObject(c) && c.phase === 'clusters' && typeof c.after === 'string') return { phase: 'clusters', after: c.after, ...rv };
+    if (isObject(c) && c.phase === 'federation' && (c.store === undefined || typeof c.store === 'string')) return { phase: 'federation', ...(c.store ? { store: c.store } : {}), ...rv };
   } catch {
     // reported below
   }

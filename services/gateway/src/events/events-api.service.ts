@@ -1,8 +1,39 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import { CLUSTER_EVENTS_CLIENT, ClusterEventsClient, OBJECT_STORE, ObjectStore, REGISTRY_CLIENT, RegistryClient } from '@flotilla/clients';
-import { ErrorReason, FEDERATION_EVENT_RESOURCE, FlotillaError } from '@flotilla/domain';
-import { EventCursor, EventListQuery, EventSelector, EventsApi, decodeCursor, encodeCursor, eventLimit, eventMatches, parseEventSelector, pinned } from './event-query';
-import { CLUSTER_SCOPED_EVENTS_NAMESPACE, Json, clusterEventAsCore, coreToEventsV1, federationEventAsCore, lastSeenOf } from './kube-events';
+import { type ClusterEvent, ErrorReason, FEDERATION_EVENT_RESOURCE, FlotillaError } from '@flotilla/domain';
+import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
+import { StreamLimiter, streamLimiterFor } from '../clusters/stream-limiter';
+import { CHANGE_FEED, ChangeFeed } from '../resources/change-feed';
+import { isTrue, watchTimeoutSeconds } from '../resources/query';
+import {
+  EventCursor,
+  EventListQuery,
+  EventSelector,
+  EventWatchQuery,
+  EventsApi,
+  EventsVersion,
+  decodeCursor,
+  encodeCursor,
+  eventLimit,
+  eventMatches,
+  formatEventsVersion,
+  parseEventSelector,
+  parseEventsVersion,
+  pinned,
+} from './event-query';
+import { EventWatchEvent, EventsWatchPlan, watchEvents } from './events-watch';
+import { CLUSTER_SCOPED_EVENTS_NAMESPACE, Json, clusterEventAsCore, coreToEventsV1, federationEventAsCore, lastSeenOf, storedEventObject as objectOf } from './kube-events';
+
+/** Optional settings of event watches (tests shorten the bookmark interval). */
+export const EVENTS_WATCH_OPTIONS = Symbol('gateway.events-watch-options');
+export interface EventsWatchOptions {
+  /** With allowWatchBookmarks: a BOOKMARK this often (default 60 s, as kube-apiserver about does). */
+  bookmarkMs?: number;
+}
+/** How long a watch reuses a Cluster's uid it looked up (a cluster removed and created again gets a new one). */
+const UID_CACHE_MS = 30_000;
+const REVISION = /^[0-9]{1,19}$/;
 
 /** Events in one answer without a limit; past it the answer carries metadata.continue. */
 const UNLIMITED_PAGE = 5000;
@@ -30,35 +61,123 @@ const byTime = (a: Json, b: Json) => (lastSeenOf(a) < lastSeenOf(b) ? -1 : lastS
  */
 @Injectable()
 export class EventsApiService {
+  /** Per-user stream limits, idle end and unsent-bytes bound, shared with the cluster and job streams. */
+  readonly streams: StreamLimiter;
+  /** Ends each open watch (at shutdown: they end first, so the HTTP server can close). */
+  private readonly openWatches = new Set<() => void>();
+  private draining = false;
+
   constructor(
     @Inject(CLUSTER_EVENTS_CLIENT) private readonly events: ClusterEventsClient,
     @Inject(REGISTRY_CLIENT) private readonly registry: RegistryClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-  ) {}
+    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    @Inject(CONFIG) config: object,
+    @Inject(RUNTIME) runtime: ServiceRuntime,
+    @Optional() @Inject(EVENTS_WATCH_OPTIONS) private readonly watchOptions: EventsWatchOptions = {},
+  ) {
+    this.streams = streamLimiterFor(config);
+    runtime.shutdown.onDrain('event-watches', async () => {
+      this.draining = true;
+      for (const end of [...this.openWatches]) end();
+    });
+  }
 
   async list(api: EventsApi, namespace: string, q: EventListQuery): Promise<Json> {
     const selector = parseEventSelector(q, api);
     const limit = eventLimit(q.limit) ?? UNLIMITED_PAGE;
-    let cursor: EventCursor = decodeCursor(q.continue) ?? { phase: 'clusters', after: '' };
+    const decoded = decodeCursor(q.continue);
+    let cursor: EventCursor = decoded ?? { phase: 'clusters', after: '' };
+    // Every page answers the first page's version, read before any event: a watch from it may
+    // repeat an event listed, never miss one recorded meanwhile.
+    const rv = decoded?.rv ?? formatEventsVersion(await this.currentVersion());
     const items: Json[] = [];
     let next: EventCursor | undefined;
-    let revision = '0';
     if (cursor.phase === 'clusters') {
       if (this.clusterEventsApply(selector, namespace)) next = await this.clusterEvents(selector, cursor.after, limit, items);
       if (!next) cursor = { phase: 'federation' };
       else if (next.phase === 'federation' && !this.federationEventsApply(selector)) next = undefined;
     }
     if (!next && cursor.phase === 'federation' && this.federationEventsApply(selector)) {
-      const read = await this.federationEvents(selector, namespace, cursor.store, limit, items);
-      next = read.next;
-      revision = read.revision;
+      next = (await this.federationEvents(selector, namespace, cursor.store, limit, items)).next;
     }
     return {
       apiVersion: api === 'core' ? 'v1' : 'events.k8s.io/v1',
       kind: 'EventList',
-      metadata: { resourceVersion: revision, ...(next ? { continue: encodeCursor(next) } : {}) },
+      metadata: { resourceVersion: rv, ...(next ? { continue: encodeCursor({ ...next, rv }) } : {}) },
       items: api === 'core' ? items : items.map(coreToEventsV1),
     };
+  }
+
+  /**
+   * Checks a watch query (a bad one is a plain 400 before any stream starts) and plans it: which
+   * of the two sources can match, and from where.
+   */
+  planWatch(api: EventsApi, namespace: string, q: EventWatchQuery, caller: string): { plan: EventsWatchPlan; timeoutSeconds?: number } {
+    const selector = parseEventSelector(q, api);
+    const from = parseEventsVersion(q.resourceVersion);
+    const timeoutSeconds = watchTimeoutSeconds(q.timeoutSeconds);
+    const clusters = this.clusterEventsApply(selector, namespace);
+    const clusterName = pinned(selector, 'involvedObject.name');
+    const plan: EventsWatchPlan = {
+      api,
+      namespace,
+      selector,
+      query: { ...(q.fieldSelector !== undefined ? { fieldSelector: q.fieldSelector } : {}), ...(q.labelSelector !== undefined ? { labelSelector: q.labelSelector } : {}) },
+      ...(from ? { from } : {}),
+      clusters,
+      ...(clusterName ? { clusterName } : {}),
+      federation: this.federationEventsApply(selector),
+      bookmarks: isTrue(q.allowWatchBookmarks),
+      bookmarkMs: this.watchOptions.bookmarkMs ?? 60_000,
+      caller,
+    };
+    return { plan, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
+  }
+
+  /** The events as they happen (WatchEvents), from a plan of planWatch; they end cleanly at shutdown (the client watches again). */
+  watch(plan: EventsWatchPlan): Observable<EventWatchEvent> {
+    const events = this.follow(plan);
+    return new Observable<EventWatchEvent>((out) => {
+      if (this.draining) {
+        out.error(new FlotillaError(ErrorReason.ServiceUnavailable, 'the gateway is shutting down: watch again on another replica', { retryAfterSeconds: 1 }));
+        return undefined;
+      }
+      const end = () => out.complete();
+      this.openWatches.add(end);
+      const sub = events.subscribe(out);
+      return () => {
+        this.openWatches.delete(end);
+        sub.unsubscribe();
+      };
+    });
+  }
+
+  private follow(plan: EventsWatchPlan): Observable<EventWatchEvent> {
+    const refs = new Map<string, ClusterRef & { at: number }>();
+    return watchEvents(plan, {
+      events: this.events,
+      feed: this.feed,
+      store: this.store,
+      list: (q) => this.list(plan.api, plan.namespace, q),
+      // As list: every cluster's events are those of the clusters there are; a named one's, all of them.
+      clusterUid: async (e: ClusterEvent) => {
+        let ref = refs.get(e.clusterName);
+        if (!ref || ref.at <= Date.now() - UID_CACHE_MS) {
+          ref = { ...(await this.clusterRef(e.clusterName)), at: Date.now() };
+          // Only a cluster found is remembered: one created a moment later shows its first events.
+          if (ref.uid !== undefined) refs.set(e.clusterName, ref);
+        }
+        if (ref.uid === undefined && plan.clusterName === undefined) return undefined;
+        return uidFor(ref, e.clusterUid);
+      },
+    });
+  }
+
+  /** Where both sources of events stand now (read before the events a list returns). */
+  private async currentVersion(): Promise<EventsVersion> {
+    const [cluster, listed] = await Promise.all([this.events.version(), this.store.list(FEDERATION_EVENT_RESOURCE, { limit: 1 })]);
+    return { cluster: REVISION.test(cluster) ? cluster : '0', object: REVISION.test(listed.revision) ? listed.revision : '0' };
   }
 
   async get(api: EventsApi, namespace: string, name: string): Promise<Json> {
@@ -128,21 +247,19 @@ export class EventsApiService {
   }
 
   /** Reads the federated objects' events (one namespace, or every one) into `items`, page by page of the store. */
-  private async federationEvents(selector: EventSelector, namespace: string, from: string | undefined, limit: number, items: Json[]): Promise<{ next?: EventCursor; revision: string }> {
+  private async federationEvents(selector: EventSelector, namespace: string, from: string | undefined, limit: number, items: Json[]): Promise<{ next?: EventCursor }> {
     const storeNamespace = namespace || pinned(selector, 'metadata.namespace') || pinned(selector, 'involvedObject.namespace') || undefined;
     let token = from;
-    let revision = '0';
     for (let page = 0; page < MAX_STORE_PAGES && items.length < limit; page++) {
       const listed = await this.store.list(FEDERATION_EVENT_RESOURCE, { limit: Math.min(STORE_PAGE, limit - items.length), ...(storeNamespace ? { namespace: storeNamespace } : {}), ...(token ? { continue: token } : {}) });
-      if (page === 0) revision = listed.revision;
       for (const o of listed.items) {
         const event = federationEventAsCore(objectOf(o));
         if (eventMatches(selector, event)) items.push(event);
       }
       token = listed.continue;
-      if (!token) return { revision };
+      if (!token) return {};
     }
-    return { next: { phase: 'federation', store: token }, revision };
+    return { next: { phase: 'federation', store: token } };
   }
 }
 
@@ -150,9 +267,4 @@ export class EventsApiService {
 function uidFor(cluster: ClusterRef, eventUid: string): string {
   if (cluster.uid && (eventUid === cluster.uid || (cluster.memberUid && eventUid === cluster.memberUid) || eventUid === '')) return cluster.uid;
   return eventUid;
-}
-
-function objectOf(stored: { object: Json; name: string; namespace?: string; resourceVersion: string }): Json {
-  const meta = typeof stored.object.metadata === 'object' && stored.object.metadata !== null ? (stored.object.metadata as Json) : {};
-  return { ...stored.object, metadata: { ...meta, name: stored.name, ...(stored.namespace ? { namespace: stored.namespace } : {}), resourceVersion: stored.resourceVersion } };
 }

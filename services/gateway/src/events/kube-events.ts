@@ -89,3 +89,9 @@ export const EVENT_COLUMNS: readonly TableColumn[] = [
   tableColumn('Count', 'How many times the event happened', (o) => (typeof o.count === 'number' ? o.count : typeof o.deprecatedCount === 'number' ? o.deprecatedCount : 1), { priority: 1 }),
   { ...NAME_COLUMN, priority: 1 },
 ];
+
+/** A stored federation event's object, its name, namespace and resourceVersion from the store. */
+export function storedEventObject(stored: { object: Json; name: string; namespace?: string; resourceVersion: string }): Json {
+  const meta = metaOf(stored.object);
+  return { ...stored.object, metadata: { ...meta, name: stored.name, ...(stored.namespace ? { namespace: stored.namespace } : {}), resourceVersion: stored.resourceVersion } };
+}

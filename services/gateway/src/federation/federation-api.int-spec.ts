@@ -272,7 +272,7 @@ describe('Federation REST API (generic resource layer, namespaces, real registry
   it('answers discovery so kubectl finds the namespaced kinds', async () => {
     expect((await call('GET', '/api')).json.versions).toEqual(['v1']);
     expect((await call('GET', '/api/v1')).json.resources).toEqual([
-      expect.objectContaining({ name: 'events', namespaced: true, kind: 'Event', verbs: ['get', 'list'] }),
+      expect.objectContaining({ name: 'events', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'] }),
       expect.objectContaining({ name: 'namespaces', namespaced: false, kind: 'Namespace' }),
     ]);
     const kubefed = (await call('GET', KUBEFED)).json;

@@ -1,5 +1,8 @@
 import { ErrorReason, FlotillaError } from '@flotilla/domain';
-import { formatBytes, ParseLimitError, parseJsonBounded, parseYamlBounded } from '@flotilla/parsing';
+import { DEFAULT_PARSE_LIMITS, formatBytes, ParseLimitError, parseJsonBounded, parseYamlBounded } from '@flotilla/parsing';
+import { BodyKind, PROTOBUF_MEDIA_TYPE, decodeKubernetesProtobuf, protobufNotAccepted } from './kube-protobuf';
+
+export type { BodyKind } from './kube-protobuf';
 
 const JSON_TYPES = ['application/json', ''];
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
@@ -24,13 +27,31 @@ function refused(error: unknown, field: string): FlotillaError {
   return bad(error.message, field);
 }
 
+/** 413 for a body over the bound every decoder shares (3 MiB), naming it. */
+function tooLarge(raw: Buffer): FlotillaError | undefined {
+  const limit = DEFAULT_PARSE_LIMITS.maxBytes;
+  if (raw.length <= limit) return undefined;
+  const message = `the request body is larger than ${formatBytes(limit)}`;
+  return new FlotillaError(ErrorReason.RequestEntityTooLarge, `${message}: send at most ${formatBytes(limit)}`, { causes: [{ reason: 'FieldValueTooLong', field: 'body', message }] });
+}
+
 /**
- * Decodes a create or replace body: JSON, or a single YAML document (no aliases), under the bounds
- * of @flotilla/parsing (size, depth, nodes), so no body, repeated any number of times, can exhaust
- * the gateway's stack, memory or CPU.
+ * Decodes a create or replace body (or a delete's DeleteOptions): JSON, or a single YAML document
+ * (no aliases), under the bounds of @flotilla/parsing (size, depth, nodes), so no body, repeated
+ * any number of times, can exhaust the gateway's stack, memory or CPU. Kubernetes protobuf
+ * (what kubectl's typed clients send for built-in kinds) is decoded to the same JSON object when
+ * the URL's kind (`expected`) is one accepted as protobuf and the body declares that kind;
+ * otherwise it is 415, naming the kinds accepted as protobuf.
  */
-export function decodeObjectBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
+export function decodeObjectBody(raw: Buffer | undefined, contentType: string | undefined, expected?: BodyKind): unknown {
   const type = mediaType(contentType);
+  if (type === PROTOBUF_MEDIA_TYPE) {
+    if (!raw || raw.length === 0) throw bad('the request body is empty: send the object as JSON, YAML or Kubernetes protobuf');
+    const oversized = tooLarge(raw);
+    if (oversized) throw oversized;
+    if (!expected) throw protobufNotAccepted(undefined);
+    return decodeKubernetesProtobuf(raw, expected);
+  }
   const text = raw && raw.length > 0 ? raw.toString('utf8') : '';
   if (text.trim() === '') throw bad('the request body is empty: send a Cluster object as JSON or YAML');
   if (JSON_TYPES.includes(type)) {
@@ -49,7 +70,7 @@ export function decodeObjectBody(raw: Buffer | undefined, contentType: string | 
   }
   throw new FlotillaError(
     ErrorReason.UnsupportedMediaType,
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, and ${PROTOBUF_MEDIA_TYPE} for some built-in kinds`,
   );
 }
 

@@ -9,7 +9,7 @@ import { CHANGE_FEED, ChangeFeed } from './change-feed';
 import { ListQuery, isTrue, parseDryRun, single } from './query';
 import { ResourceApiService, WriteOptions } from './resource-api.service';
 import { isApplyPatch, parsePatchOptions } from './server-side-apply';
-import { RESOURCE_KINDS, ResourceKind, basePathOf, groupVersionPathOf, namespacedPathOf } from './resource-kind';
+import { RESOURCE_KINDS, ResourceKind, apiVersionOf, basePathOf, groupVersionPathOf, namespacedPathOf } from './resource-kind';
 import { ResourceWatch } from './resource-watch';
 import { columnsForKind } from '../tables/kind-columns';
 import { NotAcceptableError, listAsTable, notAcceptableStatus, objectAsTable, tableFormatOf, tableWatchEvents } from '../tables/table-http';
@@ -161,7 +161,7 @@ export class ResourceRoutes {
   private async create(kind: ResourceKind, req: Request, res: Response): Promise<void> {
     await this.authorize(req, kind, 'create');
     const dryRun = parseDryRun(query(req).dryRun);
-    const body = decodeObjectBody(rawBody(req), req.headers['content-type']);
+    const body = decodeObjectBody(rawBody(req), req.headers['content-type'], { apiVersion: apiVersionOf(kind), kind: kind.kind });
     res.status(201).json(await this.api.create(kind, body, this.writeOptions(req, dryRun)));
   }
 
@@ -169,7 +169,7 @@ export class ResourceRoutes {
     const name = String(req.params.name);
     await this.authorize(req, kind, 'update', name);
     const dryRun = parseDryRun(query(req).dryRun);
-    const body = decodeObjectBody(rawBody(req), req.headers['content-type']);
+    const body = decodeObjectBody(rawBody(req), req.headers['content-type'], { apiVersion: apiVersionOf(kind), kind: kind.kind });
     res.json(await this.api.replace(kind, name, body, this.writeOptions(req, dryRun)));
   }
 
@@ -196,7 +196,7 @@ export class ResourceRoutes {
     await this.authorize(req, kind, 'delete', name);
     const raw = rawBody(req);
     // DeleteOptions may carry preconditions and dryRun (kubectl sends them in the body).
-    const options = raw && raw.length > 0 ? (decodeObjectBody(raw, req.headers['content-type']) as { preconditions?: { uid?: unknown; resourceVersion?: unknown }; dryRun?: unknown }) : {};
+    const options = raw && raw.length > 0 ? (decodeObjectBody(raw, req.headers['content-type'], { apiVersion: apiVersionOf(kind), kind: 'DeleteOptions' }) as { preconditions?: { uid?: unknown; resourceVersion?: unknown }; dryRun?: unknown }) : {};
     const dryRun = parseDryRun(query(req).dryRun ?? (Array.isArray(options?.dryRun) && options.dryRun.length > 0 ? options.dryRun : undefined));
     const p = options?.preconditions;
     const preconditions = {

@@ -28,6 +28,9 @@ export const APPLY_PATCH_TYPE = 'application/apply-patch+yaml';
 /** kube-apiserver's limit on a fieldManager (ValidateFieldManager). */
 const MAX_FIELD_MANAGER = 128;
 
+/** What server-side apply needs to know of a kind (the generic layer's kinds, and Cluster, served by its own controller). */
+export type ApplyKind = Pick<ResourceKind, 'group' | 'version' | 'kind' | 'plural' | 'namespaced'>;
+
 export interface ApplyOptions {
   fieldManager: string;
   force: boolean;
@@ -53,6 +56,11 @@ export function parsePatchOptions(query: Record<string, unknown>, apply: boolean
   const force = query.force;
   if (fieldManager !== undefined && typeof fieldManager !== 'string') throw patchOptionsInvalid('fieldManager', 'FieldValueInvalid', 'Invalid value: must be given once, as a string');
   if (force !== undefined && typeof force !== 'string') throw patchOptionsInvalid('force', 'FieldValueInvalid', 'Invalid value: must be given once: true or false');
+  // Every write's fieldManager is checked (kube's ValidateFieldManager); only an apply requires one.
+  if (fieldManager) {
+    if (fieldManager.length > MAX_FIELD_MANAGER) throw patchOptionsInvalid('fieldManager', 'FieldValueTooLong', `Too long: may not be more than ${MAX_FIELD_MANAGER} bytes`);
+    if (/[\x00-\x1f\x7f]/.test(fieldManager)) throw patchOptionsInvalid('fieldManager', 'FieldValueInvalid', 'Invalid value: must only contain printable characters');
+  }
   if (!apply) {
     if (force !== undefined) throw patchOptionsInvalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
     return { fieldManager: fieldManager ?? '', force: false };
@@ -60,8 +68,6 @@ export function parsePatchOptions(query: Record<string, unknown>, apply: boolean
   if (!fieldManager) {
     throw patchOptionsInvalid('fieldManager', 'FieldValueRequired', 'Required value: is required for apply patch; name the client applying (kubectl sends --field-manager, default "kubectl")');
   }
-  if (fieldManager.length > MAX_FIELD_MANAGER) throw patchOptionsInvalid('fieldManager', 'FieldValueTooLong', `Too long: may not be more than ${MAX_FIELD_MANAGER} bytes`);
-  if (/[\x00-\x1f\x7f]/.test(fieldManager)) throw patchOptionsInvalid('fieldManager', 'FieldValueInvalid', 'Invalid value: must only contain printable characters');
   if (force !== undefined && force !== 'true' && force !== 'false') throw patchOptionsInvalid('force', 'FieldValueInvalid', `Invalid value: ${JSON.stringify(force.slice(0, 20))}: must be true or false`);
   return { fieldManager, force: force === 'true' };
 }
@@ -88,7 +94,7 @@ const metaOf = (o: Json): Json => (isObject(o.metadata) ? o.metadata : {});
  * required and must be the kind's, metadata.name and namespace must match. Returns it with the
  * name (and namespace) filled in and no resourceVersion precondition left in it.
  */
-export function applyConfigFor(kind: ResourceKind, name: string, namespace: string, body: unknown): { config: JsonObject; resourceVersion?: string } {
+export function applyConfigFor(kind: ApplyKind, name: string, namespace: string, body: unknown): { config: JsonObject; resourceVersion?: string } {
   if (!isObject(body)) throw new FlotillaError(ErrorReason.BadRequest, 'the apply patch must be an object: send the fields this manager sets, with apiVersion, kind and metadata.name');
   const apiVersion = apiVersionOf(kind);
   if (body.apiVersion === undefined || body.kind === undefined || body.apiVersion === '' || body.kind === '') {
@@ -132,7 +138,7 @@ export function withManagedFields(object: Json, managedFields: unknown[]): Json 
 }
 
 /** Applies `config` to the object as the API shows it; a conflict not forced is kube's 409 with its causes. */
-export function applyToLive(kind: ResourceKind, live: Json, config: JsonObject, options: ApplyOptions): { object: Json; managedFields: unknown[] } {
+export function applyToLive(kind: ApplyKind, live: Json, config: JsonObject, options: ApplyOptions): { object: Json; managedFields: unknown[] } {
   try {
     const { object, managed } = applyConfiguration({
       live: live as JsonObject,
@@ -159,7 +165,7 @@ export function applyToLive(kind: ResourceKind, live: Json, config: JsonObject, 
 }
 
 /** The managedFields of an object an apply creates. */
-export function managedFieldsOnCreate(kind: ResourceKind, config: JsonObject, options: ApplyOptions): unknown[] {
+export function managedFieldsOnCreate(kind: ApplyKind, config: JsonObject, options: ApplyOptions): unknown[] {
   return managedFieldsJson(managedOnCreate(config, applySchemaOf(kind), options.fieldManager, apiVersionOf(kind)));
 }
 
@@ -168,7 +174,7 @@ export function managedFieldsOnCreate(kind: ResourceKind, config: JsonObject, op
  * fieldManager, or the client named by its User-Agent) gains the fields it changed, the others lose
  * them, as kube-apiserver records an Update operation. Objects never applied keep no managedFields.
  */
-export function managedFieldsOnUpdate(kind: ResourceKind, old: Json, next: Json, manager: string): unknown[] | undefined {
+export function managedFieldsOnUpdate(kind: ApplyKind, old: Json, next: Json, manager: string): unknown[] | undefined {
   const base = readManaged(old as JsonObject);
   if (base.length === 0) return undefined;
   return managedFieldsJson(recordUpdate(old as JsonObject, next as JsonObject, applySchemaOf(kind), base, manager, apiVersionOf(kind)));

@@ -37,6 +37,8 @@ export const REGISTRY_CALLERS: CallerTable = {
   // apply failures, conflicts, drift repairs and orphans in a member (issue 15).
   [events('RecordClusterEvent')]: [Id.HealthProbe, Id.ProviderImport, Id.FederationSync],
   [events('ListClusterEvents')]: [Id.Gateway],
+  // kubectl get events -w through the REST API: a stream per watch, bounded per user the gateway names.
+  [events('WatchClusterEvents')]: [Id.Gateway],
   // Re-encryption to the current key: the REST API, for the admin (counts only, never a credential).
   [credentials('StartReencryption')]: [Id.Gateway],
   [credentials('GetReencryption')]: [Id.Gateway],

@@ -5,6 +5,7 @@ import { Observable, map, throwError } from 'rxjs';
 import { writeBounded, WritableCall } from './bounded-call';
 import { CallerStreams, WATCH_LIMITS, WatchLimits, watchCaller } from './watch-limits';
 import { clusterFromProto, clusterToProto, registryV1, statusFromProto } from '@flotilla/contracts';
+import { parseManagedFieldsJson } from '@flotilla/domain';
 import { callerIdentityOf } from '@flotilla/service-kit';
 import { ClusterWatchService } from './cluster-watch.service';
 import { credentialWriterOf } from './credential-door';
@@ -55,7 +56,10 @@ export class ClustersGrpcController implements Omit<registryV1.RegistryServiceCo
 
   @GrpcMethod(S, 'PatchCluster')
   async patchCluster(r: registryV1.PatchClusterRequest, metadata?: Metadata): Promise<registryV1.Cluster> {
-    return clusterToProto(await this.clusters.patch(r.name ?? '', r.patchType ?? '', r.patch ?? '', r.dryRun ?? false, credentialWriterOf(callerIdentityOf(metadata))));
+    const name = r.name ?? '';
+    const managedFields = parseManagedFieldsJson(r.managedFieldsJson, name);
+    const preconditions = { ...(managedFields !== undefined ? { managedFields } : {}), ...(r.resourceVersion ? { resourceVersion: r.resourceVersion } : {}) };
+    return clusterToProto(await this.clusters.patch(name, r.patchType ?? '', r.patch ?? '', r.dryRun ?? false, credentialWriterOf(callerIdentityOf(metadata)), preconditions));
   }
 
   @GrpcMethod(S, 'DeleteCluster')

@@ -11,6 +11,7 @@ import {
   ClusterStatus,
   ErrorReason,
   FlotillaError,
+  ManagedFieldsEntry,
   ObjectMeta,
   PatchType,
   UNBIND_FINALIZER,
@@ -33,7 +34,7 @@ import { OutboxRepository } from '../outbox/outbox.repository';
 import { LastProbeTimes } from '../probe-times/last-probe-times';
 import { nextStatus, validateStatus } from './cluster-status';
 import { decodeContinue, encodeContinue } from './continue-token';
-import { CredentialWriter, changedCredentialFields, credentialChangeRefused } from './credential-door';
+import { CredentialWriter, changedCredentialFields, credentialChangeRefused, doorWritesAreLasting } from './credential-door';
 import { ClusterChangesRepository } from './store/cluster-changes.repository';
 import { ClustersRepository } from './store/clusters.repository';
 import { ParseLimitError, parseJsonBounded } from '@flotilla/parsing';
@@ -76,7 +77,34 @@ function shownMetadata(m: ObjectMeta): ObjectMeta {
   if (!out.annotations || Object.keys(out.annotations).length === 0) delete out.annotations;
   if (!out.finalizers || out.finalizers.length === 0) delete out.finalizers;
   if (!out.deletionTimestamp) delete out.deletionTimestamp;
+  if (!out.managedFields || out.managedFields.length === 0) delete out.managedFields;
   return out;
+}
+
+export interface PatchPreconditions {
+  /** The managedFields to store with the patched object (the gateway computes them); absent: as the patch leaves them. */
+  managedFields?: ManagedFieldsEntry[];
+  /** The stored resourceVersion the patch was computed against. */
+  resourceVersion?: string;
+}
+
+/** managedFields equal but for their times: kube-apiserver does not write an update that changes only those. */
+function sameManagedFields(a: ManagedFieldsEntry[] | undefined, b: ManagedFieldsEntry[] | undefined): boolean {
+  const strip = (list: ManagedFieldsEntry[] | undefined) => (list ?? []).map(({ time: _time, ...rest }) => rest);
+  return isDeepStrictEqual(strip(a), strip(b));
+}
+
+/**
+ * managedFields hold field paths only. A set's or a keyed list's path element carries a value
+ * (v:..., k:...), so one could carry a credential: refused, naming no value.
+ */
+function refuseSecretsInManagedFields(name: string, managedFields: ManagedFieldsEntry[] | undefined, secrets: string[]): void {
+  if (!managedFields || managedFields.length === 0 || secrets.length === 0) return;
+  const text = JSON.stringify(managedFields);
+  if (!secrets.some((s) => text.includes(s) || text.includes(JSON.stringify(s).slice(1, -1)))) return;
+  throw ClusterErrors.invalid(name, [
+    { reason: 'FieldValueForbidden', field: 'metadata.managedFields', message: "Forbidden: holds this cluster's own credential: managedFields hold field paths, never a credential" },
+  ]);
 }
 
 /**
@@ -130,6 +158,7 @@ export class ClustersService {
     const { cluster, credentials } = splitCredentials(valid);
     // No credential in labels or annotations: stripped from structured values (last-applied-configuration), refused as values.
     const { annotations } = scrubCredentialsFromMetadata(cluster.metadata.name, cluster.metadata.labels, cluster.metadata.annotations, credentialSecrets(credentials));
+    refuseSecretsInManagedFields(cluster.metadata.name, cluster.metadata.managedFields, credentialSecrets(credentials));
     const now = this.clock.now();
     const status: ClusterStatus = {};
     status.conditions = setCondition(
@@ -151,6 +180,7 @@ export class ClustersService {
         annotations,
         // DELETE unbinds: the removal job cleans the member, then takes this finalizer off.
         finalizers: [...new Set([...(cluster.metadata.finalizers ?? []), UNBIND_FINALIZER])],
+        managedFields: cluster.metadata.managedFields,
       }),
       spec: cluster.spec,
       status,
@@ -184,8 +214,11 @@ export class ClustersService {
     });
   }
 
-  /** PATCH of metadata and spec (merge patch or JSON patch), atomic with the read; credentials as for update. */
-  async patch(name: string, patchType: string, patchText: string, dryRun: boolean, writer: CredentialWriter = 'resource-api'): Promise<Cluster> {
+  /**
+   * PATCH of metadata and spec (merge patch or JSON patch), atomic with the read; credentials as for
+   * update. `preconditions`: the stored resourceVersion the caller computed `managedFields` against.
+   */
+  async patch(name: string, patchType: string, patchText: string, dryRun: boolean, writer: CredentialWriter = 'resource-api', preconditions: PatchPreconditions = {}): Promise<Cluster> {
     let patch: unknown;
     try {
       patch = parseJsonBounded(patchText, 'the patch');
@@ -197,6 +230,7 @@ export class ClustersService {
     }
     return this.uow.run(async (tx) => {
       const current = await this.lockExisting(tx, name);
+      if (preconditions.resourceVersion && preconditions.resourceVersion !== current.metadata.resourceVersion) throw ClusterErrors.conflict(name);
       const shown = structuredClone(current);
       delete shown.status;
       let patched: unknown;
@@ -209,6 +243,7 @@ export class ClustersService {
       if (valid.metadata.name !== name) {
         throw ClusterErrors.invalid(name, [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: 'field is immutable' }]);
       }
+      if (preconditions.managedFields !== undefined) valid.metadata.managedFields = preconditions.managedFields;
       return this.replace(tx, current, valid, dryRun, writer);
     });
   }
@@ -257,18 +292,23 @@ export class ClustersService {
     const { cluster, credentials: given } = splitCredentials(valid);
     const labels = cluster.metadata.labels ?? {};
     const metadataChanged = !isDeepStrictEqual(labels, current.metadata.labels ?? {}) || !isDeepStrictEqual(cluster.metadata.annotations ?? {}, current.metadata.annotations ?? {});
-    // Decrypted in this transaction, under the row lock: compared with what is given, and looked for in labels and annotations.
-    const stored = Object.keys(given).length > 0 || metadataChanged ? (await this.vault.open(current.metadata.uid!, tx)).credentials : {};
+    // Absent: kept as stored (a writer that knows nothing of them, e.g. a platform service); [] clears them.
+    const managedFields = cluster.metadata.managedFields ?? current.metadata.managedFields ?? [];
+    const managedFieldsChanged = !isDeepStrictEqual(managedFields, current.metadata.managedFields ?? []);
+    // Decrypted in this transaction, under the row lock: compared with what is given, and looked for in labels, annotations and managedFields.
+    const stored = Object.keys(given).length > 0 || metadataChanged || managedFieldsChanged ? (await this.vault.open(current.metadata.uid!, tx)).credentials : {};
     // One door: outside it, a credential may be resent unchanged (kubectl apply round trips) but not changed.
     let credentials = given;
     if (writer !== 'door') {
-      const changed = changedCredentialFields(stored, given);
+      // The user's credential the door superseded with a lasting one (the original file, re-applied) counts as unchanged.
+      const changed = await this.vault.notSuperseded(tx, current.metadata.uid!, changedCredentialFields(stored, given), given);
       if (changed.length > 0) throw credentialChangeRefused(name, changed);
       credentials = {};
-    }
+    } else if (!dryRun) await this.vault.recordSuperseded(tx, current.metadata.uid!, stored, given, doorWritesAreLasting(cluster));
     const annotations = metadataChanged
       ? (scrubCredentialsFromMetadata(name, labels, cluster.metadata.annotations, credentialSecrets({ ...stored, ...credentials })).annotations ?? {})
       : (cluster.metadata.annotations ?? {});
+    if (managedFieldsChanged) refuseSecretsInManagedFields(name, managedFields, credentialSecrets({ ...stored, ...credentials }));
     const finalizers = cluster.metadata.finalizers ?? [];
     const currentFinalizers = current.metadata.finalizers ?? [];
     if (current.metadata.deletionTimestamp) {
@@ -284,12 +324,13 @@ export class ClustersService {
       !specChanged &&
       isDeepStrictEqual(labels, current.metadata.labels ?? {}) &&
       isDeepStrictEqual(annotations, current.metadata.annotations ?? {}) &&
-      isDeepStrictEqual(finalizers, currentFinalizers);
+      isDeepStrictEqual(finalizers, currentFinalizers) &&
+      sameManagedFields(managedFields, current.metadata.managedFields);
     if (unchanged) return current;
     const generation = current.metadata.generation ?? 1;
     const next: Cluster = {
       ...current,
-      metadata: shownMetadata({ ...current.metadata, labels, annotations, finalizers, generation: specChanged ? generation + 1 : generation }),
+      metadata: shownMetadata({ ...current.metadata, labels, annotations, finalizers, managedFields, generation: specChanged ? generation + 1 : generation }),
       spec: cluster.spec,
     };
     if (dryRun) return next;

@@ -1,5 +1,5 @@
 import { ErrorReason } from '@flotilla/domain';
-import { changedCredentialFields, credentialChangeRefused, credentialWriterOf } from './credential-door';
+import { changedCredentialFields, credentialChangeRefused, credentialWriterOf, doorWritesAreLasting } from './credential-door';
 
 describe('the credential door', () => {
   it('lets only provider-import (and the break-glass operator identity) change credentials', () => {
@@ -23,5 +23,12 @@ describe('the credential door', () => {
     const error = credentialChangeRefused('m1', ['kubeconfig']);
     expect(error.reason).toBe(ErrorReason.Invalid);
     expect(error.details.causes).toEqual([{ reason: 'FieldValueForbidden', field: 'spec.connection.kubeconfig', message: expect.stringContaining('PUT /apis/cluster.kubesphere.io/v1alpha1/clusters/m1/kubeconfig') }]);
+  });
+
+  it('sees the door writing lasting (Flotilla-made) credentials only on the service-account path', () => {
+    const meta = (annotations?: Record<string, string>) => ({ metadata: { name: 'm1', ...(annotations ? { annotations } : {}) } });
+    expect(doorWritesAreLasting(meta({ 'import.flotilla.io/credentials': 'service-account' }))).toBe(true);
+    expect(doorWritesAreLasting(meta({ 'import.flotilla.io/credentials': 'kubeconfig' }))).toBe(false);
+    expect(doorWritesAreLasting(meta())).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CLUSTER_CREDENTIAL_FIELDS, ClusterCredentials, ClusterErrors, ErrorCause, FlotillaError, credentialDoor } from '@flotilla/domain';
+import { CLUSTER_CREDENTIAL_FIELDS, Cluster, ClusterCredentials, ClusterErrors, ErrorCause, FlotillaError, ImportAnnotations, SERVICE_ACCOUNT_CREDENTIALS, credentialDoor } from '@flotilla/domain';
 import { InternalIdentity } from '@flotilla/service-kit';
 
 /**
@@ -9,7 +9,10 @@ import { InternalIdentity } from '@flotilla/service-kit';
  *   service-account kubeconfig); and the operator identity, break-glass for tools and test
  *   harnesses, which may call everything and exists only where FLOTILLA_INTERNAL_CALLERS names it;
  * - `resource-api`: everyone else, above all the REST API through the gateway, who may resend the
- *   stored credential or leave it out, but not change it.
+ *   stored credential or leave it out, but not change it. On the service-account path it may also
+ *   resend the credential the user submitted that the door superseded with a lasting one (the
+ *   original file, re-applied): that counts as no change, and the stored credential stays
+ *   (CredentialVault.recordSuperseded / notSuperseded keep and check its keyed fingerprint).
  */
 export type CredentialWriter = 'door' | 'resource-api';
 
@@ -18,6 +21,15 @@ const DOOR_IDENTITIES: readonly string[] = [InternalIdentity.ProviderImport, Int
 /** The writer a gRPC caller is, from the identity the internal caller check authenticated. */
 export function credentialWriterOf(callerIdentity: string | undefined): CredentialWriter {
   return callerIdentity !== undefined && DOOR_IDENTITIES.includes(callerIdentity) ? 'door' : 'resource-api';
+}
+
+/**
+ * Whether the door's credential writes to this cluster store a kubeconfig Flotilla made (the
+ * service-account path: the import's lasting kubeconfig, its renewals, a rotation turned into a
+ * lasting one), so that the user's credential they replace is superseded rather than withdrawn.
+ */
+export function doorWritesAreLasting(cluster: Pick<Cluster, 'metadata'>): boolean {
+  return (cluster.metadata.annotations ?? {})[ImportAnnotations.credentials] === SERVICE_ACCOUNT_CREDENTIALS;
 }
 
 /** Equal in constant time (for equal lengths of digest): SHA-256 of both, compared with timingSafeEqual. */

@@ -19,4 +19,17 @@ export class ClusterCredentialEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt!: Date;
+
+  /**
+   * The latest credential of this kind a user submitted that the credential door replaced with one
+   * Flotilla made (the service-account path): HMAC-SHA256 only, never the value (SecretBox.fingerprint).
+   */
+  @Column({ name: 'superseded_key_id', type: 'text', nullable: true })
+  supersededKeyId!: string | null;
+
+  @Column({ name: 'superseded_fingerprint', type: 'bytea', nullable: true })
+  supersededFingerprint!: Buffer | null;
+
+  @Column({ name: 'superseded_at', type: 'timestamptz', nullable: true })
+  supersededAt!: Date | null;
 }

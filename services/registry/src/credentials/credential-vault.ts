@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClusterCredentials } from '@flotilla/domain';
 import { KeyRingError, SecretBox, Transaction } from '@flotilla/persistence';
@@ -18,6 +19,9 @@ const KINDS: readonly CredentialKind[] = ['kubeconfig', 'token'];
 
 /** Binds a ciphertext to its cluster and kind, so it cannot be swapped into another record. */
 const associatedData = (clusterUid: string, kind: CredentialKind) => `cluster/${clusterUid}/${kind}`;
+/** Binds a superseded fingerprint to its cluster and kind: the same kubeconfig gives unrelated fingerprints on two clusters. */
+const supersededPurpose = (clusterUid: string, kind: CredentialKind) => `superseded/cluster/${clusterUid}/${kind}`;
+const isKind = (field: string): field is CredentialKind => (KINDS as readonly string[]).includes(field);
 
 /**
  * Credentials at rest: encrypted (AES-256-GCM under the key ring) before they reach the
@@ -36,6 +40,61 @@ export class CredentialVault {
       const value = credentials[kind];
       if (value !== undefined) await this.repo.put(tx, clusterUid, kind, this.secrets.encrypt(value, associatedData(clusterUid, kind)));
     }
+  }
+
+  /**
+   * After a credential-door write (in its transaction, before or after `store`): keeps the keyed
+   * fingerprint of a credential the user submitted that the write replaces with one Flotilla made
+   * (`lasting`: the service-account path, where every door write is a Flotilla-made kubeconfig).
+   * A credential row without a fingerprint holds what the user submitted (create, or a rotation
+   * stored as given); once one is recorded, the stored credential is Flotilla's, and later lasting
+   * writes (token renewal, a rotation turned into a lasting kubeconfig) keep it. A door write that
+   * is not lasting stores the user's new credential as given and clears the fingerprint.
+   */
+  async recordSuperseded(tx: Transaction, clusterUid: string, stored: ClusterCredentials, written: ClusterCredentials, lasting: boolean): Promise<void> {
+    const replaced = KINDS.filter((kind) => {
+      const previous = stored[kind];
+      const next = written[kind];
+      return previous !== undefined && previous !== '' && next !== undefined && next !== '' && next !== previous;
+    });
+    if (replaced.length === 0) return;
+    const recorded = new Set((await this.repo.findSuperseded(tx, clusterUid)).map((f) => f.kind));
+    for (const kind of replaced) {
+      const previous = stored[kind]!;
+      if (!lasting) {
+        if (recorded.has(kind)) await this.repo.setSuperseded(tx, clusterUid, kind, null);
+      } else if (!recorded.has(kind)) {
+        await this.repo.setSuperseded(tx, clusterUid, kind, this.secrets.fingerprint(previous, supersededPurpose(clusterUid, kind)));
+      }
+    }
+  }
+
+  /**
+   * Of the credential fields a resource-api write would change (`fields`), those that do not present
+   * exactly the superseded credential (recordSuperseded): the write keeps the stored credential for
+   * the others. Compared in constant time under the key that made the fingerprint; a fingerprint
+   * made under an older key of the ring is made again under the active key when it matches, so it
+   * survives the old key's retirement; one whose key has left the ring matches nothing.
+   */
+  async notSuperseded(tx: Transaction, clusterUid: string, fields: readonly string[], given: ClusterCredentials): Promise<string[]> {
+    if (fields.length === 0) return [];
+    const recorded = new Map((await this.repo.findSuperseded(tx, clusterUid)).map((f) => [f.kind, f]));
+    const refused: string[] = [];
+    for (const field of fields) {
+      const found = isKind(field) ? recorded.get(field) : undefined;
+      const value = isKind(field) ? given[field] : undefined;
+      if (!found || value === undefined || !this.secrets.hasKey(found.keyId) || found.digest.length !== 32) {
+        refused.push(field);
+        continue;
+      }
+      const purpose = supersededPurpose(clusterUid, found.kind);
+      if (!timingSafeEqual(this.secrets.fingerprint(value, purpose, found.keyId).digest, found.digest)) {
+        refused.push(field);
+        continue;
+      }
+      if (found.keyId !== this.secrets.activeKeyId) await this.repo.setSuperseded(tx, clusterUid, found.kind, this.secrets.fingerprint(value, purpose));
+    }
+    return refused;
   }
 
   /** The id of the key new ciphertexts are sealed with, and every id of the ring (active first). */

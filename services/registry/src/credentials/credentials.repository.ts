@@ -16,7 +16,14 @@ export interface LockedCredential extends StoredCredential {
   clusterUid: string;
 }
 
-/** The cluster_credentials table: ciphertext only, one row per cluster and kind. */
+/** The fingerprint of the user's credential the door replaced (cluster_credentials.superseded_*). */
+export interface SupersededFingerprint {
+  kind: CredentialKind;
+  keyId: string;
+  digest: Buffer;
+}
+
+/** The cluster_credentials table: ciphertext (and superseded fingerprints) only, one row per cluster and kind. */
 @Injectable()
 export class CredentialsRepository {
   constructor(@Inject(REGISTRY_DATA_SOURCE) private readonly db: DataSource) {}
@@ -36,6 +43,24 @@ export class CredentialsRepository {
   async findByCluster(clusterUid: string, tx?: Transaction): Promise<StoredCredential[]> {
     const rows = await (tx ? transactionManager(tx) : this.db.manager).getRepository(ClusterCredentialEntity).find({ where: { clusterUid } });
     return rows.map((r) => ({ kind: r.kind, keyId: r.keyId, ciphertext: r.ciphertext }));
+  }
+
+  /** The superseded fingerprints of a cluster's credentials, read in `tx`. */
+  async findSuperseded(tx: Transaction, clusterUid: string): Promise<SupersededFingerprint[]> {
+    const rows: { kind: CredentialKind; superseded_key_id: string; superseded_fingerprint: Buffer }[] = await transactionManager(tx).query(
+      `SELECT kind, superseded_key_id, superseded_fingerprint FROM cluster_credentials WHERE cluster_uid = $1 AND superseded_fingerprint IS NOT NULL`,
+      [clusterUid],
+    );
+    return rows.map((r) => ({ kind: r.kind, keyId: r.superseded_key_id, digest: r.superseded_fingerprint }));
+  }
+
+  /** Sets (or, with null, clears) the superseded fingerprint of a stored credential: only the latest is kept (a re-made one keeps its time). */
+  async setSuperseded(tx: Transaction, clusterUid: string, kind: CredentialKind, value: { keyId: string; digest: Buffer } | null): Promise<void> {
+    await transactionManager(tx).query(
+      `UPDATE cluster_credentials SET superseded_key_id = $3, superseded_fingerprint = $4, superseded_at = CASE WHEN $4::bytea IS NULL THEN NULL ELSE COALESCE(superseded_at, now()) END
+        WHERE cluster_uid = $1 AND kind = $2`,
+      [clusterUid, kind, value?.keyId ?? null, value?.digest ?? null],
+    );
   }
 
   /**

@@ -1,9 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { CLUSTER_EVENTS_PER_CLUSTER, CLUSTER_EVENT_RETENTION_DAYS, ClusterEvent, ErrorCause, ErrorReason, FlotillaError, dns1123LabelErrors } from '@flotilla/domain';
+import {
+  CLUSTER_EVENTS_PER_CLUSTER,
+  CLUSTER_EVENT_RETENTION_DAYS,
+  ClusterErrors,
+  ClusterEvent,
+  ErrorCause,
+  ErrorReason,
+  FlotillaError,
+  dns1123LabelErrors,
+} from '@flotilla/domain';
 import { UnitOfWork } from '@flotilla/persistence';
 import { ClusterEventsRepository } from './cluster-events.repository';
 
 const STATUSES = ['True', 'False', 'Unknown'];
+/** A version this registry hands out: a decimal sequence (compared as BigInt, never as a number). */
+const VERSION = /^[0-9]{1,19}$/;
 /** Expired events dropped per recorded event. */
 const EXPIRED_BATCH = 500;
 
@@ -37,8 +48,46 @@ export class ClusterEventsService {
     });
   }
 
-  list(clusterName: string, limit?: number): Promise<ClusterEvent[]> {
+  /**
+   * A cluster's events, newest first, and the version a watch starts from: read first, so an
+   * event recorded meanwhile may be both listed and watched, never neither.
+   */
+  list(clusterName: string, limit?: number): Promise<{ items: ClusterEvent[]; version: string }> {
     const n = limit && limit > 0 ? Math.min(limit, 500) : 500;
-    return this.repo.listForCluster(clusterName, n);
+    return this.uow.run(async (tx) => {
+      const version = await this.repo.head(tx);
+      return { items: clusterName === '' ? [] : await this.repo.listForCluster(tx, clusterName, n), version };
+    });
+  }
+
+  /** The newest sequence with everything up to it committed. */
+  head(): Promise<string> {
+    return this.uow.run((tx) => this.repo.head(tx));
+  }
+
+  /**
+   * Where a watch from `since` starts: '' is now; a version older than what retention keeps is
+   * Gone (events after it may have been pruned: list again), one ahead of the store a Timeout
+   * (as kube-apiserver answers "Too large resource version").
+   */
+  async watchStart(since: string): Promise<bigint> {
+    if (since === '') return BigInt(await this.head());
+    if (!VERSION.test(since)) {
+      throw new FlotillaError(ErrorReason.BadRequest, `since: Invalid value: "${since.slice(0, 40)}": pass a version this server returned`, {
+        causes: [{ reason: 'FieldValueInvalid', field: 'since', message: 'not issued by this server' }],
+      });
+    }
+    const from = BigInt(since);
+    const { head, oldest } = await this.uow.run(async (tx) => ({ head: BigInt(await this.repo.head(tx)), oldest: await this.repo.oldest(tx) }));
+    if (from > head) throw new FlotillaError(ErrorReason.Timeout, `Too large resource version: ${since}, current: ${head}`, { retryAfterSeconds: 1 });
+    // Every event after `from` must still be stored: the first kept follows it directly, or nothing after it was ever kept.
+    const firstKept = oldest !== undefined ? BigInt(oldest) : head + 1n;
+    if (from + 1n < firstKept) throw ClusterErrors.watchExpired(since);
+    return from;
+  }
+
+  /** Events after `position`, oldest first, of every cluster. */
+  after(position: bigint, limit: number): Promise<ClusterEvent[]> {
+    return this.repo.after(position.toString(), limit);
   }
 }

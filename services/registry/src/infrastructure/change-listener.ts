@@ -11,6 +11,8 @@ export const NotifyChannel = {
   importJobs: 'flotilla_import_jobs',
   /** A committed object change (generic object store). */
   objectChanges: 'flotilla_object_changes',
+  /** A recorded cluster event (payload: its sequence). */
+  clusterEvents: 'flotilla_cluster_events',
 } as const;
 export type NotifyChannel = (typeof NotifyChannel)[keyof typeof NotifyChannel];
 

@@ -49,7 +49,8 @@ function provider(issuer, key) {
   const p = new Provider(issuer, {
     clients: [
       { client_id: clientId, client_secret: clientSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_post' },
-      { client_id: deviceClientId, client_name: 'Flotilla CLI', application_type: 'native', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'none' },
+      // Also the browser login (authorization code + PKCE, RFC 8252): a native client's loopback redirect matches on any port.
+      { client_id: deviceClientId, client_name: 'Flotilla CLI', application_type: 'native', grant_types: [DEVICE_GRANT, 'authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none' },
     ],
     jwks: { keys: [key] },
     cookies: { keys: [randomBytes(16).toString('hex')] },

@@ -19,6 +19,10 @@ export class ClusterEntity {
   @Column({ type: 'jsonb', default: () => "'[]'" })
   finalizers!: string[];
 
+  /** metadata.managedFields (ManagedFieldsEntry[]): who owns which field paths (server-side apply); never a value. */
+  @Column({ name: 'managed_fields', type: 'jsonb', default: () => "'[]'" })
+  managedFields!: object[];
+
   /** From the flotilla_resource_version sequence; the API shows it as an opaque string. */
   @Column({ name: 'resource_version', type: 'bigint' })
   resourceVersion!: string;

@@ -1,4 +1,4 @@
-import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster } from '@flotilla/domain';
+import { CLUSTER_API_VERSION, CLUSTER_KIND, Cluster, ManagedFieldsEntry } from '@flotilla/domain';
 import { ClusterEntity } from './cluster.entity';
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -21,6 +21,7 @@ export function toCluster(e: ClusterEntity): Cluster {
   if (Object.keys(e.labels).length > 0) cluster.metadata.labels = e.labels;
   if (Object.keys(e.annotations).length > 0) cluster.metadata.annotations = e.annotations;
   if (e.finalizers.length > 0) cluster.metadata.finalizers = e.finalizers;
+  if (Array.isArray(e.managedFields) && e.managedFields.length > 0) cluster.metadata.managedFields = e.managedFields as ManagedFieldsEntry[];
   if (e.deletionTimestamp) cluster.metadata.deletionTimestamp = isoSeconds(e.deletionTimestamp);
   return cluster;
 }
@@ -40,6 +41,7 @@ export function toClusterEntity(c: Cluster): ClusterEntity {
     labels: c.metadata.labels ?? {},
     annotations: c.metadata.annotations ?? {},
     finalizers: c.metadata.finalizers ?? [],
+    managedFields: c.metadata.managedFields ?? [],
     resourceVersion,
     generation: String(generation),
     creationTimestamp: new Date(creationTimestamp),

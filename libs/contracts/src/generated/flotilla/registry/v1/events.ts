@@ -13,14 +13,17 @@ export const CLUSTEREVENT_SERVICE_NAME = 'ClusterEventService';
 export interface ClusterEventServiceClient {
   /** Stores an event; the same name twice is stored once. Requires the internal token. */
   recordClusterEvent(request: RecordClusterEventRequest, metadata?: Metadata): Observable<ClusterEvent>;
-  /** Events of a cluster name, newest first. */
+  /** Events of a cluster name, newest first, and the version a watch can start from. */
   listClusterEvents(request: ListClusterEventsRequest, metadata?: Metadata): Observable<ClusterEventList>;
+  /** Events recorded after `since`, pushed as they commit (Postgres LISTEN/NOTIFY), oldest first. The first batch comes at once (possibly empty: the stream stands at its version); idle streams get an empty batch (a bookmark) every WATCH_BOOKMARK_MS. `since` older than what retention keeps is OUT_OF_RANGE (Gone: list again); ahead of the store, DEADLINE_EXCEEDED (Timeout). Bounded per caller like WatchClusters (FLOTILLA_MAX_WATCHES_PER_CALLER, idle end, unsent bound). */
+  watchClusterEvents(request: WatchClusterEventsRequest, metadata?: Metadata): Observable<ClusterEventBatch>;
 }
 
 /** Server side: what a controller implementing ClusterEventService provides. */
 export interface ClusterEventServiceController {
   recordClusterEvent(request: RecordClusterEventRequest, metadata?: Metadata): Promise<ClusterEvent> | Observable<ClusterEvent> | ClusterEvent;
   listClusterEvents(request: ListClusterEventsRequest, metadata?: Metadata): Promise<ClusterEventList> | Observable<ClusterEventList> | ClusterEventList;
+  watchClusterEvents(request: WatchClusterEventsRequest, metadata?: Metadata): Observable<ClusterEventBatch>;
 }
 
 export interface ClusterEvent {
@@ -41,7 +44,7 @@ export interface ClusterEvent {
   eventTime?: string;
   /** The component that saw it, e.g. health-probe. */
   reportingComponent?: string;
-  /** Opaque. */
+  /** The event's sequence (opaque): a watch started from it gets the events recorded after it. */
   resourceVersion?: string;
 }
 
@@ -57,4 +60,22 @@ export interface ListClusterEventsRequest {
 
 export interface ClusterEventList {
   items?: ClusterEvent[];
+  /** Opaque: every event up to here is in `items` (or was pruned); WatchClusterEvents from it sends the ones recorded later. Read before the items, so a watch may repeat one, never miss one. An empty cluster_name lists nothing and answers only this. */
+  version?: string;
+}
+
+export interface WatchClusterEventsRequest {
+  /** A version from ClusterEventList.version, a batch's version or an event's resource_version; empty: from now. */
+  since?: string;
+  /** Only this cluster's events; empty: every cluster's. */
+  clusterName?: string;
+  /** The end user the gateway watches for: the per-caller limit counts gateway/<user>. */
+  onBehalfOf?: string;
+}
+
+export interface ClusterEventBatch {
+  /** Oldest first; empty in a bookmark. */
+  events?: ClusterEvent[];
+  /** Opaque: every event up to here is sent; watch again from it. */
+  version?: string;
 }

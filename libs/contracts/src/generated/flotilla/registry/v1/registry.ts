@@ -56,6 +56,8 @@ export interface ObjectMeta {
   creationTimestamp?: string;
   deletionTimestamp?: string;
   finalizers?: string[];
+  /** metadata.managedFields (server-side apply's field ownership) as JSON of the list; '' when unset. On a write: '' keeps the stored list, '[]' clears it. At most 64 KiB; field paths only, never a credential value. */
+  managedFieldsJson?: string;
 }
 
 export interface Connection {
@@ -144,6 +146,10 @@ export interface PatchClusterRequest {
   patchType?: string;
   patch?: string;
   dryRun?: boolean;
+  /** The managedFields to store with the patched object (JSON of the list, as in ObjectMeta); '' keeps them as the patch leaves them. */
+  managedFieldsJson?: string;
+  /** When set, the stored resource_version must match (the gateway's precondition for the managedFields it computed). */
+  resourceVersion?: string;
 }
 
 export interface Preconditions {

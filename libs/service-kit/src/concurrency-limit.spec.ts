@@ -32,6 +32,26 @@ describe('ConcurrencyLimit', () => {
     expect(await limit.run(async () => 'again')).toBe('again');
   });
 
+  it('runs calls marked first ahead of the others waiting, each kind in its order', async () => {
+    const limit = new ConcurrencyLimit(1);
+    const started: string[] = [];
+    let release!: () => void;
+    const blocker = limit.run(() => new Promise<void>((r) => (release = r)));
+    const calls = [
+      limit.run(async () => void started.push('write 1')),
+      limit.run(async () => void started.push('write 2')),
+      limit.run(async () => void started.push('batch 1'), { first: true }),
+      limit.run(async () => void started.push('write 3')),
+      limit.run(async () => void started.push('batch 2'), { first: true }),
+    ];
+    expect(limit.queued).toBe(5);
+    release();
+    await blocker;
+    await Promise.all(calls);
+    expect(started).toEqual(['batch 1', 'batch 2', 'write 1', 'write 2', 'write 3']);
+    expect(limit.queued).toBe(0);
+  });
+
   it('refuses a limit below 1', () => {
     expect(() => new ConcurrencyLimit(0)).toThrow(RangeError);
   });

@@ -22,9 +22,9 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_SLOW_AFTER_MS: ms(1000, 50, 60_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /**
-     * Registry calls in flight at once (status writes, events): the registry and its database pool
-     * serve everyone, so a replica starting with 10,000 clusters queues here instead. Credential
-     * batches have two slots of their own, so probes never wait behind the writes.
+     * Registry calls in flight at once (credential batches, status writes, events): the registry and
+     * its database pool serve everyone, so a replica starting with 10,000 clusters queues here
+     * instead. Credential batches wait ahead of the writes, so probes never wait behind them.
      */
     PROBE_REGISTRY_CONCURRENCY: ms(16, 1, 1000),
     /** A replica not heard from for this long is dead; its clusters move to the others. */

@@ -47,12 +47,11 @@ export class ProbeService implements OnApplicationBootstrap {
     this.memberPolicy = memberPolicyFromConfig(config);
     // Credentials are read in batches (one registry call for hundreds of clusters), ahead of the
     // first probes of every cluster this replica takes: the cold start's largest cost (docs/health.md).
-    // They have their own slots: behind the status writes' queue (10,000 first probes each write
-    // one at a cold start) a batch waited minutes, and the clusters it carried went unprobed.
-    const credentialCalls = new ConcurrencyLimit(CREDENTIAL_BATCH_CONCURRENCY);
+    // They go ahead of the status writes in the registry-call queue: behind it (10,000 first probes
+    // each write one at a cold start) a batch waited minutes, and the clusters it carried went unprobed.
     this.credentials = new CredentialLoader(
       { batch: (names) => registry.credentialsBatch(names) },
-      { maxBatch: CREDENTIALS_BATCH, windowMs: 20, keepMs: 60_000, limit: (fn) => credentialCalls.run(fn) },
+      { maxBatch: CREDENTIALS_BATCH, windowMs: 20, keepMs: 60_000, limit: (fn) => this.registryCalls.run(fn, { first: true }) },
     );
     const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
@@ -252,7 +251,7 @@ export class ProbeService implements OnApplicationBootstrap {
     const registryCalls = this.registryCalls;
     new Gauge({
       name: 'flotilla_probe_registry_calls_queued',
-      help: 'Registry calls (status writes, events) waiting for one of PROBE_REGISTRY_CONCURRENCY slots',
+      help: 'Registry calls (credential batches first, then status writes and events) waiting for one of PROBE_REGISTRY_CONCURRENCY slots',
       registers,
       collect() {
         this.set(registryCalls.queued);
@@ -383,9 +382,6 @@ export class ProbeService implements OnApplicationBootstrap {
 
 /** Clusters per credential batch (BatchGetClusterCredentials takes at most 1,000; a fleet page is 500). */
 const CREDENTIALS_BATCH = 500;
-
-/** Credential batches in flight per replica, apart from PROBE_REGISTRY_CONCURRENCY (status writes, events). */
-const CREDENTIAL_BATCH_CONCURRENCY = 2;
 
 /** Probe times per RecordProbeTimes call (the registry takes at most 10,000). */
 const PROBE_TIMES_BATCH = 5000;

@@ -89,9 +89,8 @@ export class ProbeCycle {
       const written = await this.deps.writeStatus(t.name, decision.status);
       if (active()) t.cluster = written;
     } catch (error) {
-      // The next probe computes the same desired status and writes again (when stopping or no
-      // longer ours, the next owner's first probe does: not worth a line per cluster).
-      if (active()) this.deps.onError?.(t.name, 'write', error);
+      // The next probe computes the same desired status and writes again.
+      this.deps.onError?.(t.name, 'write', error);
     }
   }
 

@@ -188,7 +188,10 @@ export class ProbeService implements OnApplicationBootstrap {
           duration.observe(seconds);
         },
         observeLag: (seconds) => lag.observe(seconds),
-        onError: (name, stage, error) => log.warn({ cluster: name, stage, err: safeMessage(error) }, 'probe step failed'),
+        onError: (name, stage, error) => {
+          // The writes dropped at shutdown (see writeStatus) are not worth a line per cluster.
+          if (!(this.stopping && stage === 'write')) log.warn({ cluster: name, stage, err: safeMessage(error) }, 'probe step failed');
+        },
       },
     );
     const scheduler = this.scheduler;

@@ -10,6 +10,8 @@ export type {
   DeleteClusterOptions,
   DeleteOutcome,
   ListClustersOptions,
+  StatusWrite,
+  StatusWriteResult,
   StoredCredentials,
   WatchClustersOptions,
 } from './registry-client';

@@ -16,6 +16,20 @@ import { GrpcServiceClient } from './grpc-client';
 
 export const REGISTRY_CLIENT = Symbol('flotilla.clients.registry');
 
+/** One status write of a batch (UpdateClusterStatuses). */
+export interface StatusWrite {
+  name: string;
+  /** When set, must still be the stored one (Conflict otherwise). */
+  resourceVersion?: string;
+  status: ClusterStatus;
+}
+
+/** What became of one write of a batch. */
+export type StatusWriteResult = { name: string; cluster: Cluster } | { name: string; error: FlotillaError };
+
+const REASONS = new Set<string>(Object.values(ErrorReason));
+const asReason = (reason: string): ErrorReason => (REASONS.has(reason) ? (reason as ErrorReason) : ErrorReason.InternalError);
+
 /** One page of clusters, in the Kubernetes list shape the REST API serves. */
 export interface ClusterList {
   apiVersion: typeof CLUSTER_API_VERSION;
@@ -197,6 +211,23 @@ export class RegistryClient {
   /** Writes the status subresource; `resourceVersion`, when set, must match the stored one. */
   async updateClusterStatus(name: string, status: ClusterStatus, options: { resourceVersion?: string } = {}): Promise<Cluster> {
     return clusterFromProto(await this.grpc.unary(this.s.updateClusterStatus, { name, resourceVersion: options.resourceVersion ?? '', status: statusToProto(status) }));
+  }
+
+  /**
+   * Many status writes in one registry transaction (at most 500). results[i] answers writes[i]:
+   * the cluster as stored, or the reason it was not written (NotFound, Conflict, Invalid).
+   */
+  async updateClusterStatuses(writes: readonly StatusWrite[]): Promise<StatusWriteResult[]> {
+    const out = await this.grpc.unary(this.s.updateClusterStatuses, {
+      items: writes.map((w) => ({ name: w.name, resourceVersion: w.resourceVersion ?? '', status: statusToProto(w.status) })),
+    });
+    const results = out.results ?? [];
+    return writes.map((w, i): StatusWriteResult => {
+      const r = results[i];
+      if (!r) return { name: w.name, error: new FlotillaError(ErrorReason.InternalError, `the registry did not answer the status write of ${w.name}`) };
+      if (r.errorReason) return { name: w.name, error: new FlotillaError(asReason(r.errorReason), r.errorMessage ?? r.errorReason) };
+      return { name: w.name, cluster: clusterFromProto(r.cluster ?? {}) };
+    });
   }
 
   /** Decrypted credentials: sent with the internal token. */

@@ -22,6 +22,11 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     PROBE_SLOW_AFTER_MS: ms(1000, 50, 60_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /**
+     * The inventory (version, nodes, kube-system UID) is read at most this often from a member that
+     * stays ready on one connection; the probes between ask only its readiness (ADR 0038). 0: every probe reads everything.
+     */
+    PROBE_INVENTORY_INTERVAL_MS: ms(60_000, 0, 3_600_000),
+    /**
      * Registry calls in flight at once (credential batches, status writes, events): the registry and
      * its database pool serve everyone, so a replica starting with 10,000 clusters queues here
      * instead. Credential batches wait ahead of the writes, so probes never wait behind them.

@@ -50,6 +50,26 @@ describe('CredentialLoader', () => {
     loader.stop();
   });
 
+  it('sends at most maxInFlight batches at once; the next goes as soon as one is answered', async () => {
+    const r = registry();
+    const loader = new CredentialLoader(r.source, { ...options, maxInFlight: 2 });
+    loader.prefetch(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    loader.flush();
+    expect(r.calls.map((c) => c.names)).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
+    r.answer(1);
+    await settle();
+    expect(r.calls.map((c) => c.names)).toEqual([['a', 'b', 'c'], ['d', 'e', 'f'], ['g']]);
+    r.calls[0]!.fail(new Error('deadline'));
+    r.answer(2);
+    await settle();
+    expect(r.calls).toHaveLength(3);
+    expect(loader.held).toBe(4); // d, e, f, g; a, b, c failed and are asked for again by their probers
+    loader.stop();
+  });
+
   it('a request for a cluster whose batch is on its way joins it instead of reading again', async () => {
     const r = registry();
     const loader = new CredentialLoader(r.source, options);

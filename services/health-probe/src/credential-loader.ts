@@ -16,6 +16,14 @@ export interface CredentialLoaderOptions {
   now?(): number;
   /** Runs one registry call (the replica's registry-call limiter). */
   limit?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Batches sent and not yet answered, at most (default: no bound). At a 10,000-cluster cold start
+   * all 20 batches went at once: about 60 MiB of credentials that the registry encoded and the
+   * replica read side by side, so the first answer came as late as the last, and some passed the
+   * 10 s deadline (1,350 clusters failed their first probe). A few at a time, the first clusters are
+   * probed within a second and every batch is answered in time.
+   */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -50,6 +58,7 @@ export class CredentialLoader {
   private readonly inFlight = new Map<string, Waiter[]>();
   private readonly loaded = new Map<string, { credentials: MemberCredentials; at: number }>();
   private timer?: NodeJS.Timeout;
+  private batchesInFlight = 0;
   private readonly now: () => number;
   private stopped = false;
 
@@ -104,7 +113,7 @@ export class CredentialLoader {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.pending.size > 0) {
+    while (this.pending.size > 0 && this.batchesInFlight < (this.options.maxInFlight ?? Infinity)) {
       const names = [...this.pending.keys()].slice(0, this.options.maxBatch);
       for (const n of names) {
         this.inFlight.set(n, this.pending.get(n)!);
@@ -129,6 +138,7 @@ export class CredentialLoader {
   private async send(names: string[]): Promise<void> {
     const run = this.options.limit ?? (<T>(fn: () => Promise<T>) => fn());
     let answer: Map<string, MemberCredentials | { error: string }>;
+    this.batchesInFlight++;
     try {
       answer = await run(() => this.source.batch(names));
     } catch (error) {
@@ -139,6 +149,10 @@ export class CredentialLoader {
         this.inFlight.delete(name);
       }
       return;
+    } finally {
+      this.batchesInFlight--;
+      // What waited for a free batch goes now (a lone request still waits windowMs for company).
+      if (this.pending.size >= this.options.maxBatch || (this.pending.size > 0 && !this.timer)) this.flush();
     }
     const at = this.now();
     this.sweep(at);

@@ -14,6 +14,8 @@ const BACKOFF_MS = 300;
 const probeEnv = {
   PROBE_INTERVAL_MS: String(INTERVAL_MS),
   PROBE_RETRY_BACKOFF_MS: String(BACKOFF_MS),
+  // Inventories (version, nodes, kube-system) every fourth probe or so; readiness-only probes between (ADR 0038).
+  PROBE_INVENTORY_INTERVAL_MS: String(4 * INTERVAL_MS),
   PROBE_TIMEOUT_MS: '1500',
   PROBE_FAILURE_THRESHOLD: '3',
   PROBE_SUCCESS_THRESHOLD: '1',
@@ -164,7 +166,7 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
     await eventually(async () => expect(await ready('hanger')).toMatchObject({ status: 'True' }), { timeoutMs: 10_000 });
   });
 
-  it('error rates: a member answering 503 on the calls a probe needs is reachable but unhealthy; on /readyz it is NotReady', async () => {
+  it('error rates: a member answering 503 on the calls a probe needs is reachable but unhealthy (seen at its next inventory); on /readyz it is NotReady', async () => {
     const h = await member('erratic');
     await probedReady('erratic');
     const remove = h.setErrorRate({ pathPrefix: '/api/v1/nodes', rate: 1, code: 503 });

@@ -3,7 +3,8 @@ import { ProbeAttempt, ProbeResultKind, classifyAttempt, decideAfterProbe, refet
 
 /** What a prober for one cluster offers (libs/kube ClusterProber in production). */
 export interface Prober {
-  probe(): Promise<ProbeObservation>;
+  /** `expectedUid`: the recorded kube-system UID, when there is one (a mismatch is never probed lightly). */
+  probe(expectedUid?: string): Promise<ProbeObservation>;
   close(): void;
   readonly clientCertificateNotAfter?: Date;
 }
@@ -100,7 +101,7 @@ export class ProbeCycle {
         t.prober = await this.deps.createProber(t.cluster);
         t.proberGeneration = t.cluster.metadata.generation;
       }
-      return { observation: await t.prober.probe() };
+      return { observation: await t.prober.probe(t.cluster.status?.uid) };
     } catch (error) {
       this.deps.onError?.(t.name, 'credentials', error);
       // Only credentials the registry returned and that cannot be used make InvalidCredentials;

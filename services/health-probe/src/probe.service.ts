@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { Cluster, ClusterStatus, ErrorReason, FlotillaError, clusterEventFromTransition } from '@flotilla/domain';
+import { Cluster, clusterEventFromTransition } from '@flotilla/domain';
 import { MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
 import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ReplicaMembership, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
@@ -12,6 +12,7 @@ import { RegistryEventBuffer } from './registry-events';
 import { EventHandoff } from './event-handoff';
 import { REGISTRY_PORT, RegistryPort } from './registry-port';
 import { CredentialLoader } from './credential-loader';
+import { StatusWriter } from './status-writer';
 
 /**
  * Wires the parts: the fleet from the registry, ownership from Redis membership, the probe
@@ -35,6 +36,7 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly memberPolicy: MemberAddressPolicy;
   private startTimer?: NodeJS.Timeout;
   private readonly credentials: CredentialLoader;
+  private readonly statuses: StatusWriter;
   private stopping = false;
 
   constructor(
@@ -51,8 +53,10 @@ export class ProbeService implements OnApplicationBootstrap {
     // each write one at a cold start) a batch waited minutes, and the clusters it carried went unprobed.
     this.credentials = new CredentialLoader(
       { batch: (names) => registry.credentialsBatch(names) },
-      { maxBatch: CREDENTIALS_BATCH, windowMs: 20, keepMs: 60_000, limit: (fn) => this.registryCalls.run(fn, { first: true }) },
+      { maxBatch: CREDENTIALS_BATCH, maxInFlight: CREDENTIALS_BATCHES_IN_FLIGHT, windowMs: 20, keepMs: 60_000, limit: (fn) => this.registryCalls.run(fn, { first: true }) },
     );
+    // Status writes go hundreds to a registry call and transaction (UpdateClusterStatuses).
+    this.statuses = new StatusWriter({ writeMany: (writes) => registry.writeStatuses(writes) }, { maxBatch: STATUS_BATCH, windowMs: 20, limit: (fn) => this.registryCalls.run(fn) });
     const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
     const failures = new Counter({ name: 'flotilla_probe_failures_total', help: 'Failed cluster probes by result', labelNames: ['result'], registers });
@@ -165,7 +169,7 @@ export class ProbeService implements OnApplicationBootstrap {
       },
       {
         createProber: (c) => this.createProber(c),
-        writeStatus: (name, status) => this.writeStatus(name, status),
+        writeStatus: (name, status) => this.statuses.write(name, status),
         recordTransition: async (c, t, at) => {
           transitions.inc({ to: t.to, reason: t.reason });
           log.info({ cluster: c.metadata.name, from: t.from, to: t.to, reason: t.reason }, 'cluster Ready transition');
@@ -189,7 +193,7 @@ export class ProbeService implements OnApplicationBootstrap {
         },
         observeLag: (seconds) => lag.observe(seconds),
         onError: (name, stage, error) => {
-          // The writes dropped at shutdown (see writeStatus) are not worth a line per cluster.
+          // The writes dropped at shutdown (StatusWriter.stop) are not worth a line per cluster.
           if (!(this.stopping && stage === 'write')) log.warn({ cluster: name, stage, err: safeMessage(error) }, 'probe step failed');
         },
       },
@@ -251,6 +255,15 @@ export class ProbeService implements OnApplicationBootstrap {
         this.set(membership.fenced() ? 2 : membership.degraded() ? 1 : 0);
       },
     });
+    const statuses = this.statuses;
+    new Gauge({
+      name: 'flotilla_probe_status_writes_pending',
+      help: 'Status writes waiting for their batch or sent and not yet answered by the registry (UpdateClusterStatuses)',
+      registers,
+      collect() {
+        this.set(statuses.queued);
+      },
+    });
     const registryCalls = this.registryCalls;
     new Gauge({
       name: 'flotilla_probe_registry_calls_queued',
@@ -309,6 +322,7 @@ export class ProbeService implements OnApplicationBootstrap {
     if (this.handoffTimer) clearInterval(this.handoffTimer);
     this.fleet.stop();
     this.credentials.stop();
+    this.statuses.stop();
     await this.membership.stop();
     await this.scheduler.stop();
     // No transition comes after the scheduler: the stream's last entries and the registry's last
@@ -367,24 +381,25 @@ export class ProbeService implements OnApplicationBootstrap {
     }
   }
 
-  private writeStatus(name: string, status: ClusterStatus): Promise<Cluster> {
-    return this.registryCalls.run(() => {
-      // At shutdown the writes still queued are not sent (a cold start can leave thousands, and
-      // waiting for them outlasted SHUTDOWN_TIMEOUT_MS): the next owner's first probe writes the same status.
-      if (this.stopping) return Promise.reject(new FlotillaError(ErrorReason.ServiceUnavailable, 'health-probe is shutting down: status not written'));
-      return this.registry.writeStatus(name, status);
-    });
-  }
-
   /** A prober under the member address policy and the TLS choice the cluster was imported with. */
   private async createProber(cluster: Cluster): Promise<Prober> {
     const creds = await this.credentials.load(cluster.metadata.name);
-    return memberProber(cluster, creds, this.memberPolicy, { timeoutMs: this.config.PROBE_TIMEOUT_MS, allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL });
+    return memberProber(cluster, creds, this.memberPolicy, {
+      timeoutMs: this.config.PROBE_TIMEOUT_MS,
+      allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL,
+      inventoryIntervalMs: this.config.PROBE_INVENTORY_INTERVAL_MS,
+    });
   }
 }
 
 /** Clusters per credential batch (BatchGetClusterCredentials takes at most 1,000; a fleet page is 500). */
 const CREDENTIALS_BATCH = 500;
+
+/** Credential batches sent at once (see CredentialLoaderOptions.maxInFlight). */
+const CREDENTIALS_BATCHES_IN_FLIGHT = 3;
+
+/** Status writes per UpdateClusterStatuses call (the registry takes at most 500). */
+const STATUS_BATCH = 250;
 
 /** Probe times per RecordProbeTimes call (the registry takes at most 10,000). */
 const PROBE_TIMES_BATCH = 5000;

@@ -1,9 +1,10 @@
 import type { Provider } from '@nestjs/common';
 import { Observable, map } from 'rxjs';
-import type { Cluster, ClusterEvent, ClusterStatus } from '@flotilla/domain';
+import type { Cluster, ClusterEvent } from '@flotilla/domain';
 import { ClusterEventsClient, CredentialsReaderClient, RegistryClient } from '@flotilla/clients';
 import { CONFIG, RUNTIME, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
+import type { StatusWrite, StatusWriteResult } from './status-writer';
 
 /** One page of the fleet, as ListClusters returns it. */
 export interface ClusterPage {
@@ -45,7 +46,8 @@ export interface RegistryPort {
    * answer is not a stored cluster; `error` says why a cluster's credentials cannot be opened.
    */
   credentialsBatch(names: string[]): Promise<Map<string, MemberCredentials | { error: string }>>;
-  writeStatus(name: string, status: ClusterStatus): Promise<Cluster>;
+  /** Many status writes in one call (UpdateClusterStatuses, at most 500); results[i] answers writes[i]. */
+  writeStatuses(writes: StatusWrite[]): Promise<StatusWriteResult[]>;
   /** Last probe times, at most 10,000 a call; the registry keeps them in a Redis hash (ADR 0021). */
   recordProbeTimes(entries: ProbeTime[]): Promise<void>;
   /** A health transition, stored and listed by the registry (idempotent by the event's name). */
@@ -78,7 +80,7 @@ export function registryPort(registry: RegistryClient, events: ClusterEventsClie
       }
       return out;
     },
-    writeStatus: (name, status) => registry.updateClusterStatus(name, status),
+    writeStatuses: (writes) => registry.updateClusterStatuses(writes),
     async recordProbeTimes(entries) {
       await registry.recordProbeTimes(entries);
     },

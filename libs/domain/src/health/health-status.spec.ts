@@ -38,6 +38,14 @@ describe('statusAfterProbe', () => {
     expect(healed.conditions?.find((c) => c.type === 'IdentityMismatch')).toMatchObject({ status: 'False' });
   });
 
+  it('a readiness-only probe (no inventory, ADR 0038) keeps the stored facts and never clears an identity mismatch', () => {
+    const light: ProbeObservation = { reachable: true, readinessStatus: 200, readinessOnly: true, durationMs: 1 };
+    const swapped = statusAfterProbe({ current, health: initialHealthState('False', HealthReason.IdentityMismatch), observation: { ...ok, kubeSystemUid: 'u2' }, identityMismatch: true });
+    const after = statusAfterProbe({ current: swapped, health: initialHealthState('True'), observation: light, identityMismatch: false });
+    expect(after).toMatchObject({ uid: 'u1', kubernetesVersion: 'v1.29.0', nodeCount: 2 });
+    expect(after.conditions?.find((c) => c.type === 'IdentityMismatch')).toMatchObject({ status: 'True', reason: 'KubeSystemUIDChanged' });
+  });
+
   it('sets KubeConfigCertExpiresInSevenDays from the client certificate', () => {
     const soon = statusAfterProbe({ current, health: initialHealthState('True'), observation: ok, identityMismatch: false, certExpiresSoon: true, certNotAfter: new Date('2026-02-01T00:00:00Z') });
     expect(soon.conditions?.find((c) => c.type === 'KubeConfigCertExpiresInSevenDays')).toMatchObject({ status: 'True', message: expect.stringContaining('2026-02-01') });

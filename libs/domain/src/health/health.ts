@@ -44,6 +44,12 @@ export interface ProbeObservation {
   zones?: string[];
   region?: string;
   kubeSystemUid?: string;
+  /**
+   * Only readiness was asked (the member answered the last full probe and stays on its
+   * connection, ADR 0038): version, nodes and the kube-system UID are not in this observation and
+   * the stored ones stand.
+   */
+  readinessOnly?: boolean;
   durationMs: number;
 }
 

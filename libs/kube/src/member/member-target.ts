@@ -53,8 +53,18 @@ export function resolveMember(cluster: Cluster, credentials: StoredCredentials, 
 }
 
 /** A prober for an imported member under the policy (health-probe). */
-export function memberProber(cluster: Cluster, credentials: StoredCredentials, policy: MemberAddressPolicy, options: MemberTargetOptions & { timeoutMs: number; maxBodyBytes?: number }): ClusterProber {
-  return new ClusterProber(resolveMember(cluster, credentials, policy, options), { timeoutMs: options.timeoutMs, policy, ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}) });
+export function memberProber(
+  cluster: Cluster,
+  credentials: StoredCredentials,
+  policy: MemberAddressPolicy,
+  options: MemberTargetOptions & { timeoutMs: number; maxBodyBytes?: number; inventoryIntervalMs?: number },
+): ClusterProber {
+  return new ClusterProber(resolveMember(cluster, credentials, policy, options), {
+    timeoutMs: options.timeoutMs,
+    policy,
+    ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.inventoryIntervalMs ? { inventoryIntervalMs: options.inventoryIntervalMs } : {}),
+  });
 }
 
 /** A client for an imported member under the policy (removal, rotation, and later the proxy and federation). */

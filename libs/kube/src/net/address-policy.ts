@@ -110,6 +110,9 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * addresses unless allowed. It is checked when a server is accepted (`checkServer`) and again
  * on every connection (`lookup` for names, `refusalForHost` for IP literals, which skip lookup).
  */
+/** Addresses whose answer a policy remembers (a fleet's members, each one or a few addresses). */
+const MAX_REMEMBERED_ADDRESSES = 20_000;
+
 export class MemberAddressPolicy {
   readonly allowLoopback: boolean;
   readonly allowPlainHttp: boolean;
@@ -118,6 +121,12 @@ export class MemberAddressPolicy {
   private readonly allowedAddresses: Set<string>;
   private readonly own: BlockList;
   private readonly resolveName: MemberResolver;
+  /**
+   * Answers already given, by address (the policy never changes once built). Checked on every
+   * connection and request, the lists cost a health-probe replica about 4% of its CPU at 10,000
+   * members (each BlockList check builds a SocketAddress). Bounded: emptied when full.
+   */
+  private readonly answered = new Map<string, AddressRefusal | null>();
 
   constructor(options: MemberAddressPolicyOptions = {}) {
     this.allowLoopback = options.allowLoopback ?? false;
@@ -146,6 +155,15 @@ export class MemberAddressPolicy {
 
   /** Why connecting to this address is refused, or undefined when it may be used. */
   refusal(address: string): AddressRefusal | undefined {
+    const known = this.answered.get(address);
+    if (known !== undefined) return known ?? undefined;
+    const answer = this.decide(address);
+    if (this.answered.size >= MAX_REMEMBERED_ADDRESSES) this.answered.clear();
+    this.answered.set(address, answer ?? null);
+    return answer;
+  }
+
+  private decide(address: string): AddressRefusal | undefined {
     const ip = parseIp(address);
     if (!ip) return undefined;
     if (this.addressAllowed(ip)) return undefined;

@@ -80,6 +80,63 @@ describe('ClusterProber (against the Kubernetes API emulator)', () => {
     p.close();
   });
 
+  it('between inventories asks a ready member on the same connection only its readiness; a new connection, a failure or another identity makes the next probe full (ADR 0038)', async () => {
+    const c = await emu.addCluster({ name: 'p-light', flavour: 'eks', nodes: [{ name: 'n1', zone: 'z-a', region: 'r-1' }] });
+    const p = new ClusterProber(parseKubeconfig(c.kubeconfig('admin')), { timeoutMs: 5000, policy, inventoryIntervalMs: 60_000 });
+    c.recordRequests();
+    const paths = () => c.requests().map((r) => r.path.replace(/\?.*$/, ''));
+    const probe = async (expectedUid = c.kubeSystemUid) => {
+      const before = c.requests().length;
+      const o = await p.probe(expectedUid);
+      return { o, asked: paths().slice(before) };
+    };
+    const full = ['/readyz', '/version', '/api/v1/nodes', '/api/v1/namespaces/kube-system'];
+
+    const first = await probe();
+    expect(first.o).toMatchObject({ reachable: true, readinessStatus: 200, nodeCount: 1, kubeSystemUid: c.kubeSystemUid });
+    expect(first.o.readinessOnly).toBeUndefined();
+    expect([...first.asked].sort()).toEqual([...full].sort());
+
+    const light = await probe();
+    expect(light.asked).toEqual(['/readyz']);
+    expect(light.o).toMatchObject({ reachable: true, readinessStatus: 200, readinessOnly: true });
+    expect(light.o.kubeSystemUid).toBeUndefined();
+
+    // A failing readiness is probed in full, and so is the probe after it.
+    c.setHealth('readyz', false);
+    const notReady = await probe();
+    expect(notReady.o).toMatchObject({ readinessStatus: 500 });
+    expect(notReady.asked).toHaveLength(4);
+    c.setHealth('readyz', true);
+    expect((await probe()).asked).toHaveLength(4);
+    expect((await probe()).asked).toEqual(['/readyz']);
+
+    // A new connection (the member went away and came back) may reach another server: full.
+    await c.down();
+    expect((await probe()).o).toMatchObject({ reachable: false });
+    await c.up();
+    expect((await probe()).asked).toHaveLength(4);
+    expect((await probe()).asked).toEqual(['/readyz']);
+
+    // A UID other than the recorded one (an endpoint that answers for another cluster) is never followed by a light probe.
+    const swapped = new ClusterProber(parseKubeconfig(c.kubeconfig('admin')), { timeoutMs: 5000, policy, inventoryIntervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) {
+      const before = c.requests().length;
+      expect(await swapped.probe('uid-of-the-imported-cluster')).toMatchObject({ kubeSystemUid: c.kubeSystemUid });
+      expect(paths().slice(before)).toHaveLength(4);
+    }
+    swapped.close();
+
+    // Without an interval (the default), every probe is full.
+    const always = proberFor(c.kubeconfig('admin'));
+    await always.probe();
+    const before = c.requests().length;
+    await always.probe();
+    expect(paths().slice(before)).toHaveLength(4);
+    always.close();
+    p.close();
+  });
+
   it('reads the client certificate expiry of a kubeadm admin kubeconfig', async () => {
     const c = await emu.addCluster({ name: 'p-cert', flavour: 'kubeadm' });
     const p = proberFor(c.kubeconfig('admin'));

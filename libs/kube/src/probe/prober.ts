@@ -17,11 +17,19 @@ export interface ProberOptions {
   maxBodyBytes?: number;
   /** The member address policy; by default the one this process's environment gives (defaultMemberPolicy). */
   policy?: MemberAddressPolicy;
+  /**
+   * The inventory (version, nodes, kube-system UID) is read at most this often from a member that
+   * stays ready on one connection; the probes between ask only its readiness (ADR 0038). 0 or
+   * unset: every probe reads everything.
+   */
+  inventoryIntervalMs?: number;
 }
 
 interface HttpAnswer {
   status: number;
   body: string;
+  /** Sent on a connection an earlier request had opened (Node's keep-alive agent reused it). */
+  reused?: boolean;
 }
 
 /** A probe that got no usable answer: `code` is the observation's errorCode, `detail` says why. */
@@ -55,6 +63,10 @@ export class ClusterProber {
   private readonly headers: Record<string, string>;
   private readonly maxBody: number;
   private readonly policy: MemberAddressPolicy;
+  /** When (performance.now()) the last probe that read everything found the member ready; unset after any other outcome. */
+  private inventoriedAt?: number;
+  /** preflight's answer (null: none), decided on the first request. */
+  private preflightAnswer?: ProbeTransportError | null;
   /** notAfter of the client certificate, when the kubeconfig authenticates with one. */
   readonly clientCertificateNotAfter?: Date;
 
@@ -108,6 +120,12 @@ export class ClusterProber {
 
   /** The connect-time checks no lookup sees: plain http without the opt-in, refused IP literals and metadata names. */
   private preflight(): ProbeTransportError | undefined {
+    // The URL and the policy never change: decided once per prober, not on each of a probe's requests.
+    if (this.preflightAnswer === undefined) this.preflightAnswer = this.decidePreflight() ?? null;
+    return this.preflightAnswer ?? undefined;
+  }
+
+  private decidePreflight(): ProbeTransportError | undefined {
     if (this.url.protocol === 'http:' && !this.policy.allowPlainHttp) {
       return new ProbeTransportError('EPLAINHTTP', `the server ${this.url.host} is plain http://, which would send the credentials in clear text; an operator can set FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS=true`);
     }
@@ -143,7 +161,7 @@ export class ClusterProber {
             return;
           }
           readBoundedBody(res, this.maxBody, `the answer to GET ${pathname}`).then(
-            (body) => resolve({ status, body }),
+            (body) => resolve({ status, body, reused: req.reusedSocket }),
             (e: NodeJS.ErrnoException) =>
               reject(e instanceof MemberAnswerError ? new ProbeTransportError('EBODYTOOLARGE', e.message) : e instanceof ProbeTransportError ? e : new ProbeTransportError(e.code ?? 'ERESPONSE')),
           );
@@ -161,9 +179,18 @@ export class ClusterProber {
     });
   }
 
-  /** One probe: readiness (/readyz → /livez → /healthz on 404), /version, nodes, kube-system UID. */
-  async probe(): Promise<ProbeObservation> {
+  /**
+   * One probe: readiness (/readyz → /livez → /healthz on 404), then the inventory: /version, nodes,
+   * kube-system UID. The inventory is skipped (`readinessOnly`) when the member is ready, answered
+   * the last probe in full and ready, within inventoryIntervalMs, and answers on the connection that
+   * probe used: a new connection may reach another server (an address moved), so it is checked in
+   * full. Any other outcome makes the next probe a full one, and so does a kube-system UID other
+   * than `expectedUid` (the recorded identity), so a mismatch is seen on every probe.
+   */
+  async probe(expectedUid?: string): Promise<ProbeObservation> {
     const started = performance.now();
+    const inventoried = this.inventoriedAt;
+    this.inventoriedAt = undefined;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
     const done = (o: Omit<ProbeObservation, 'durationMs'>): ProbeObservation => ({ ...o, durationMs: performance.now() - started });
@@ -178,6 +205,11 @@ export class ClusterProber {
       }
       const r = readiness!;
       if (r.status === 401 || r.status === 403) return done({ reachable: true, readinessStatus: r.status, readinessEndpoint: endpoint });
+      const every = this.options.inventoryIntervalMs ?? 0;
+      if (r.status === 200 && r.reused && every > 0 && inventoried !== undefined && started - inventoried < every) {
+        this.inventoriedAt = inventoried;
+        return done({ reachable: true, readinessStatus: 200, readinessEndpoint: endpoint, readinessOnly: true });
+      }
       const [version, nodes, ns] = await Promise.all([
         this.get('/version', controller.signal),
         this.listNodes(controller.signal),
@@ -201,6 +233,8 @@ export class ClusterProber {
       if (version.status === 200) observation.kubernetesVersion = parse<{ gitVersion?: string }>(version.body)?.gitVersion;
       if (nodes.summary) Object.assign(observation, nodes.summary.result());
       if (ns.status === 200) observation.kubeSystemUid = parse<{ metadata?: { uid?: string } }>(ns.body)?.metadata?.uid;
+      const sameCluster = observation.kubeSystemUid !== undefined && (!expectedUid || observation.kubeSystemUid === expectedUid);
+      if (r.status === 200 && !failed && sameCluster) this.inventoriedAt = started;
       return done(observation);
     } catch (error) {
       // The code, and for refusals and bounds the sentence that says why (no secrets: hosts and paths only).

@@ -35,9 +35,15 @@ describe('the registry caller table for federation (issue 15)', () => {
     expect(allowed(grpcPath(eventsV1.PROTOBUF_PACKAGE, eventsV1.CLUSTEREVENT_SERVICE_NAME, 'RecordClusterEvent'))).toContain(Id.FederationSync);
     const batch = grpcPath(credentialsV1.PROTOBUF_PACKAGE, credentialsV1.CREDENTIALSREADER_SERVICE_NAME, 'BatchGetClusterCredentials');
     expect([...allowed(batch)].sort()).toEqual([Id.FederationSync, Id.HealthProbe].sort());
-    for (const m of ['CreateCluster', 'UpdateCluster', 'PatchCluster', 'DeleteCluster', 'UpdateClusterStatus', 'RecordProbeTimes']) {
+    for (const m of ['CreateCluster', 'UpdateCluster', 'PatchCluster', 'DeleteCluster', 'UpdateClusterStatus', 'UpdateClusterStatuses', 'RecordProbeTimes']) {
       expect(allowed(registry(m))).not.toContain(Id.FederationSync);
     }
     expect(allowed(grpcPath(eventsV1.PROTOBUF_PACKAGE, eventsV1.CLUSTEREVENT_SERVICE_NAME, 'ListClusterEvents'))).not.toContain(Id.FederationSync);
+  });
+});
+
+describe('the registry caller table for status writes', () => {
+  it('lets only health-probe write statuses in batches (not the gateway: REST cannot set Initialized=True on an unchecked cluster)', () => {
+    expect(allowed(registry('UpdateClusterStatuses'))).toEqual([Id.HealthProbe]);
   });
 });

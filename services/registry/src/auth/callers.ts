@@ -25,6 +25,8 @@ export const REGISTRY_CALLERS: CallerTable = {
   [registry('DeleteCluster')]: [Id.Gateway],
   // Status belongs to the workers: the gateway may not set Initialized=True on an unchecked cluster.
   [registry('UpdateClusterStatus')]: [Id.ProviderImport, Id.HealthProbe],
+  // The same, hundreds at a time: health-probe's cold start and steady state.
+  [registry('UpdateClusterStatuses')]: [Id.HealthProbe],
   // Decrypted credentials: only the services that connect to members (later also the tunnel).
   // The gateway too: the API proxy (issue 14) calls members with Flotilla's credentials.
   [registry('GetClusterCredentials')]: [Id.Gateway, Id.ProviderImport, Id.HealthProbe, Id.FederationSync, Id.Tunnel],

@@ -7,11 +7,14 @@ import { CallerStreams, WATCH_LIMITS, WatchLimits, watchCaller } from './watch-l
 import { clusterFromProto, clusterToProto, registryV1, statusFromProto } from '@flotilla/contracts';
 import { parseManagedFieldsJson } from '@flotilla/domain';
 import { callerIdentityOf } from '@flotilla/service-kit';
+import { ClusterStatusService, StatusWriteResult } from './cluster-status.service';
 import { ClusterWatchService } from './cluster-watch.service';
 import { credentialWriterOf } from './credential-door';
 import { ClusterPage, ClustersService } from './clusters.service';
 
 const S = registryV1.REGISTRY_SERVICE_NAME;
+const asStatusResult = (r: StatusWriteResult): registryV1.UpdateClusterStatusResult =>
+  'error' in r ? { name: r.name, errorReason: r.error.reason, errorMessage: r.error.message } : { name: r.name, cluster: clusterToProto(r.cluster) };
 const asList = (p: ClusterPage): registryV1.ClusterList => ({
   metadata: { resourceVersion: p.resourceVersion, continue: p.continueToken ?? '', ...(p.remainingItemCount !== undefined ? { remainingItemCount: String(p.remainingItemCount) } : {}) },
   items: p.items.map((c) => clusterToProto(c)),
@@ -28,6 +31,7 @@ export class ClustersGrpcController implements Omit<registryV1.RegistryServiceCo
 
   constructor(
     private readonly clusters: ClustersService,
+    private readonly statuses: ClusterStatusService,
     private readonly watcher: ClusterWatchService,
     @Inject(WATCH_LIMITS) private readonly limits: WatchLimits,
   ) {
@@ -70,7 +74,13 @@ export class ClustersGrpcController implements Omit<registryV1.RegistryServiceCo
 
   @GrpcMethod(S, 'UpdateClusterStatus')
   async updateClusterStatus(r: registryV1.UpdateClusterStatusRequest): Promise<registryV1.Cluster> {
-    return clusterToProto(await this.clusters.updateStatus(r.name ?? '', r.resourceVersion || undefined, statusFromProto(r.status)));
+    return clusterToProto(await this.statuses.updateStatus(r.name ?? '', r.resourceVersion || undefined, statusFromProto(r.status)));
+  }
+
+  @GrpcMethod(S, 'UpdateClusterStatuses')
+  async updateClusterStatuses(r: registryV1.UpdateClusterStatusesRequest): Promise<registryV1.UpdateClusterStatusesResponse> {
+    const writes = (r.items ?? []).map((i) => ({ name: i.name ?? '', ...(i.resourceVersion ? { resourceVersion: i.resourceVersion } : {}), status: statusFromProto(i.status) }));
+    return { results: (await this.statuses.updateStatuses(writes)).map(asStatusResult) };
   }
 
   /**

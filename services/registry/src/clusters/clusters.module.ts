@@ -9,6 +9,7 @@ import { IMPORT_JOB_FEED_TUNING, ImportJobFeed, ImportJobFeedTuning } from './im
 import { ImportJobVersionsRepository } from './store/import-job-versions.repository';
 import { WATCH_LIMITS, watchLimitsFrom } from './watch-limits';
 import { ClustersGrpcController } from './clusters.grpc.controller';
+import { ClusterStatusService } from './cluster-status.service';
 import { ClustersService } from './clusters.service';
 import { ClusterStoreModule } from './store/cluster-store.module';
 
@@ -36,6 +37,7 @@ import { ClusterStoreModule } from './store/cluster-store.module';
     ImportJobVersionsRepository,
     ImportJobFeed,
     ClustersService,
+    ClusterStatusService,
     ClusterWatchService,
   ],
 })

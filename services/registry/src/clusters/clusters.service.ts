@@ -32,7 +32,6 @@ import { Clock } from '../infrastructure/clock';
 import { CLOCK } from '../infrastructure/tokens';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { LastProbeTimes } from '../probe-times/last-probe-times';
-import { nextStatus, validateStatus } from './cluster-status';
 import { decodeContinue, encodeContinue } from './continue-token';
 import { CredentialWriter, changedCredentialFields, credentialChangeRefused, doorWritesAreLasting } from './credential-door';
 import { ClusterChangesRepository } from './store/cluster-changes.repository';
@@ -256,23 +255,6 @@ export class ClustersService {
     const outcome = await this.uow.run((tx) => this.deleteRecord(tx, name, preconditions, dryRun));
     if (outcome.deleted && !dryRun) await this.probeTimes.forget(name);
     return outcome;
-  }
-
-  /**
-   * The status subresource. Condition times follow Kubernetes: lastTransitionTime moves only
-   * when a condition's status changes. A write that changes nothing is not written.
-   */
-  async updateStatus(name: string, resourceVersion: string | undefined, input: ClusterStatus): Promise<Cluster> {
-    // Read-only: served from the probe-time store, never stored with the status.
-    const { lastProbeTime: _readOnly, ...status } = input;
-    validateStatus(name, status);
-    return this.uow.run(async (tx) => {
-      const current = await this.lockExisting(tx, name);
-      if (resourceVersion && resourceVersion !== current.metadata.resourceVersion) throw ClusterErrors.conflict(name);
-      const next = nextStatus(current.status ?? {}, status, this.clock.now());
-      if (!next) return current;
-      return this.writeModified(tx, { ...current, status: next });
-    });
   }
 
   private async lockExisting(tx: Transaction, name: string): Promise<Cluster> {

@@ -40,6 +40,28 @@ export class ClusterChangesRepository {
     return row!.rv;
   }
 
+  /** Takes the writers' lock (until the transaction ends) and the next `count` resourceVersions, in order. */
+  async nextResourceVersions(tx: Transaction, count: number): Promise<string[]> {
+    const em = transactionManager(tx);
+    await em.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+    const rows = (await em.query(`SELECT nextval('flotilla_resource_version') AS rv FROM generate_series(1, $1::int)`, [count])) as { rv: string }[];
+    // bigint arrives as text: sorted by length, then text (never parsed into a number).
+    return rows.map((r) => String(r.rv)).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Appends writes of many clusters (each at its metadata.resourceVersion) in one statement, and wakes the watchers once at commit. */
+  async appendMany(tx: Transaction, type: ChangeType, clusters: Cluster[]): Promise<void> {
+    if (clusters.length === 0) return;
+    const em = transactionManager(tx);
+    const rows = clusters.map((c) => ({ rv: c.metadata.resourceVersion, uid: c.metadata.uid, name: c.metadata.name, object: c }));
+    await em.query(
+      `INSERT INTO cluster_changes (resource_version, type, cluster_uid, name, object)
+         SELECT u.rv, $2, u.uid, u.name, u.object FROM jsonb_to_recordset($1::jsonb) AS u(rv bigint, uid uuid, name text, object jsonb)`,
+      [JSON.stringify(rows), type],
+    );
+    await em.query('SELECT pg_notify($1, $2)', [NotifyChannel.clusterChanges, clusters[clusters.length - 1]!.metadata.resourceVersion]);
+  }
+
   /** Appends a write of `cluster` (at its metadata.resourceVersion) and wakes the watchers of every replica at commit. */
   async append(tx: Transaction, type: ChangeType, cluster: Cluster): Promise<void> {
     const em = transactionManager(tx);

@@ -45,6 +45,33 @@ export class ClustersRepository {
     return entity ? toCluster(entity) : null;
   }
 
+  /**
+   * Reads clusters by name and locks their rows until the transaction ends, in name order: two
+   * writers of overlapping sets take the locks in the same order and cannot deadlock.
+   */
+  async findByNamesForUpdate(tx: Transaction, names: string[]): Promise<Cluster[]> {
+    if (names.length === 0) return [];
+    const entities = await transactionManager(tx)
+      .getRepository(ClusterEntity)
+      .createQueryBuilder('c')
+      .setLock('pessimistic_write')
+      .where('c.name = ANY(:names)', { names })
+      .orderBy('c.name', 'ASC')
+      .getMany();
+    return entities.map(toCluster);
+  }
+
+  /** Stores new statuses, each at its cluster's new metadata.resourceVersion, in one statement. */
+  async updateStatuses(tx: Transaction, clusters: Cluster[]): Promise<void> {
+    if (clusters.length === 0) return;
+    const rows = clusters.map((c) => ({ uid: c.metadata.uid, rv: c.metadata.resourceVersion, status: c.status ?? {} }));
+    await transactionManager(tx).query(
+      `UPDATE clusters c SET status = u.status, resource_version = u.rv
+         FROM jsonb_to_recordset($1::jsonb) AS u(uid uuid, rv bigint, status jsonb) WHERE c.uid = u.uid`,
+      [JSON.stringify(rows)],
+    );
+  }
+
   /** Which of `names` are stored clusters. */
   async existingNames(names: string[]): Promise<Set<string>> {
     if (names.length === 0) return new Set();

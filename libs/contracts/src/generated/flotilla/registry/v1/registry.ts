@@ -23,6 +23,8 @@ export interface RegistryServiceClient {
   deleteCluster(request: DeleteClusterRequest, metadata?: Metadata): Observable<DeleteClusterResponse>;
   /** The status subresource: written only by the platform. */
   updateClusterStatus(request: UpdateClusterStatusRequest, metadata?: Metadata): Observable<Cluster>;
+  /** Many status writes in one transaction (health-probe writes thousands at a cold start): at most 500 items a call, at most one per name. Each item succeeds or fails on its own (results[i] answers items[i]); the call fails as a whole only when the registry or Postgres cannot answer. */
+  updateClusterStatuses(request: UpdateClusterStatusesRequest, metadata?: Metadata): Observable<UpdateClusterStatusesResponse>;
   /** Streams changes after resource_version (or the current state first, as ADDED events, when empty). Bounded: at most FLOTILLA_MAX_WATCHES_PER_CALLER open per caller (identity, and the user the gateway acts for), ended after FLOTILLA_WATCH_IDLE_TIMEOUT_SECONDS without an event or bookmark (the caller watches again from its last version), and ended with ResourceExhausted/Unavailable when the caller stops reading and FLOTILLA_WATCH_MAX_BUFFERED events wait unsent. */
   watchClusters(request: WatchClustersRequest, metadata?: Metadata): Observable<WatchEvent>;
   /** Internal: decrypted credentials. Requires the internal token in the "authorization" metadata. */
@@ -40,6 +42,7 @@ export interface RegistryServiceController {
   patchCluster(request: PatchClusterRequest, metadata?: Metadata): Promise<Cluster> | Observable<Cluster> | Cluster;
   deleteCluster(request: DeleteClusterRequest, metadata?: Metadata): Promise<DeleteClusterResponse> | Observable<DeleteClusterResponse> | DeleteClusterResponse;
   updateClusterStatus(request: UpdateClusterStatusRequest, metadata?: Metadata): Promise<Cluster> | Observable<Cluster> | Cluster;
+  updateClusterStatuses(request: UpdateClusterStatusesRequest, metadata?: Metadata): Promise<UpdateClusterStatusesResponse> | Observable<UpdateClusterStatusesResponse> | UpdateClusterStatusesResponse;
   watchClusters(request: WatchClustersRequest, metadata?: Metadata): Observable<WatchEvent>;
   getClusterCredentials(request: GetClusterCredentialsRequest, metadata?: Metadata): Promise<ClusterCredentials> | Observable<ClusterCredentials> | ClusterCredentials;
   recordProbeTimes(request: RecordProbeTimesRequest, metadata?: Metadata): Promise<RecordProbeTimesResponse> | Observable<RecordProbeTimesResponse> | RecordProbeTimesResponse;
@@ -174,6 +177,23 @@ export interface UpdateClusterStatusRequest {
   /** When set, must match the stored one. */
   resourceVersion?: string;
   status?: ClusterStatus;
+}
+
+export interface UpdateClusterStatusesRequest {
+  items?: UpdateClusterStatusRequest[];
+}
+
+export interface UpdateClusterStatusResult {
+  name?: string;
+  /** The cluster as stored after the write (or unchanged when the status was already that); unset on error. */
+  cluster?: Cluster;
+  /** Why this item was not written: a FlotillaError reason (NotFound, Conflict, Invalid), and the message. */
+  errorReason?: string;
+  errorMessage?: string;
+}
+
+export interface UpdateClusterStatusesResponse {
+  results?: UpdateClusterStatusResult[];
 }
 
 export interface WatchClustersRequest {

@@ -9,6 +9,7 @@ export type { MemberTargetOptions, StoredCredentials } from './member/member-tar
 export { MemberAddressPolicy, REFUSED_ADDRESS_CODE, defaultMemberPolicy, memberPolicyFromConfig } from './net/address-policy';
 export type { AddressCategory, AddressRefusal, MemberAddressPolicyOptions, MemberResolver } from './net/address-policy';
 export { DEFAULT_MAX_MEMBER_BODY_BYTES } from './net/bounded-body';
+export { HandshakeGate } from './net/handshake-gate';
 export { cleanText, memberSaid, redactUrl } from './net/member-text';
 export {
   IMPORT_CHECKS,

@@ -20,6 +20,12 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
     /** Probes in flight for clusters whose last probe failed, and main-lane probes slower than PROBE_SLOW_AFTER_MS. */
     PROBE_SUSPECT_CONCURRENCY: ms(1000, 1, 10_000),
     PROBE_SLOW_AFTER_MS: ms(1000, 50, 60_000),
+    /**
+     * TLS handshakes in progress at once across the replica (new connections to members); the rest
+     * wait for a permit before their probe timeout starts. It keeps a cold start or a takeover from
+     * saturating the event loop with thousands of handshakes that then all time out (ADR 0039).
+     */
+    PROBE_HANDSHAKE_CONCURRENCY: ms(32, 1, 10_000),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /**
      * The inventory (version, nodes, kube-system UID) is read at most this often from a member that

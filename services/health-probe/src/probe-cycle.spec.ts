@@ -132,6 +132,38 @@ describe('ProbeCycle', () => {
     expect(t.lastKind).toBe('unreachable'); // the metric still counts the probe
   });
 
+  it('does not count a timeout during which the replica itself stalled for half the timeout; a refusal, or a timeout without a stall, counts (ADR 0039)', async () => {
+    const timedOut: ProbeObservation = { reachable: false, errorCode: 'ETIMEDOUT', durationMs: 5000 };
+    const h = harness([timedOut, timedOut, timedOut, down, timedOut, timedOut]);
+    let stalled = 2500;
+    const spans: number[] = [];
+    const inconclusive: string[] = [];
+    h.deps.stalledSince = (since) => {
+      spans.push(performance.now() - since);
+      return stalled;
+    };
+    h.deps.inconclusive = (name) => void inconclusive.push(name);
+    const cycle = new ProbeCycle({ failureThreshold: 3, successThreshold: 1, timeoutMs: 5000 }, h.deps);
+    const t = target();
+    for (let i = 0; i < 3; i++) await cycle.run(t, () => true);
+    expect(inconclusive).toEqual(['m', 'm', 'm']);
+    expect(h.log).toEqual([]); // no probe time, no event, no write
+    expect(t.health).toMatchObject({ ready: 'True', consecutiveFailures: 0 });
+    expect(t.lastKind).toBeUndefined();
+    // The span asked about is the probe's own (its duration), not the time since the cycle began.
+    for (const span of spans) expect(span).toBeGreaterThanOrEqual(5000);
+    for (const span of spans) expect(span).toBeLessThan(6000);
+    // A refusal is the member's answer, stall or not.
+    await cycle.run(t, () => true);
+    expect(t.health).toMatchObject({ consecutiveFailures: 1 });
+    // A stall of less than half the timeout: the timeout counts.
+    stalled = 2499;
+    await cycle.run(t, () => true);
+    await cycle.run(t, () => true);
+    expect(inconclusive).toHaveLength(3);
+    expect(t.health).toMatchObject({ ready: 'False', reason: 'ClusterNotReachable', consecutiveFailures: 3 });
+  });
+
   it('writes nothing when a probe changes nothing', async () => {
     const h = harness([ok, ok]);
     const t = target();

@@ -32,6 +32,18 @@ export interface ProbeCycleDeps {
   observe?(result: ProbeResultKind, seconds: number): void;
   onError?(name: string, stage: string, error: unknown): void;
   now(): number;
+  /**
+   * Milliseconds this replica's event loop stalled since a performance.now() time (LoopStallMeter).
+   * Unset: every timeout counts against the member.
+   */
+  stalledSince?(since: number): number;
+  /** A probe that timed out while the replica itself was stalled: not counted (ADR 0039). */
+  inconclusive?(name: string): void;
+}
+
+export interface ProbeCycleConfig extends HysteresisConfig {
+  /** The probe timeout; a timed-out probe during which the replica stalled for half of it is not counted. */
+  timeoutMs?: number;
 }
 
 /**
@@ -43,7 +55,7 @@ export interface ProbeCycleDeps {
  */
 export class ProbeCycle {
   constructor(
-    private readonly config: HysteresisConfig,
+    private readonly config: ProbeCycleConfig,
     private readonly deps: ProbeCycleDeps,
   ) {}
 
@@ -59,6 +71,13 @@ export class ProbeCycle {
     // The registry could not hand out the credentials (it, or Postgres behind it, is down): nothing
     // is known about the member, so nothing changes; the next cycle tries again.
     if (attempt === REGISTRY_UNAVAILABLE) return;
+    // The replica's own event loop stalled through the timeout: whether the member answered in time
+    // is unknown, so nothing changes and the next cycle probes again (ADR 0039). A member that
+    // refuses, resets or answers an error is still counted: only a timeout can be the replica's doing.
+    if (this.stalledThrough(attempt)) {
+      this.deps.inconclusive?.(t.name);
+      return;
+    }
     const classification = classifyAttempt(attempt, t.cluster.status?.uid);
     const kind = resultKind(classification);
     t.lastKind = kind;
@@ -95,6 +114,13 @@ export class ProbeCycle {
     }
   }
 
+  private stalledThrough(attempt: ProbeAttempt): boolean {
+    if (!this.deps.stalledSince || !this.config.timeoutMs || !('observation' in attempt)) return false;
+    const o = attempt.observation;
+    if (o.reachable || o.errorCode !== 'ETIMEDOUT') return false;
+    return this.deps.stalledSince(performance.now() - o.durationMs) >= this.config.timeoutMs * STALLED_FRACTION;
+  }
+
   private async attempt(t: ProbeTarget): Promise<ProbeAttempt | typeof REGISTRY_UNAVAILABLE> {
     try {
       if (!t.prober) {
@@ -114,5 +140,8 @@ export class ProbeCycle {
 }
 
 const REGISTRY_UNAVAILABLE = Symbol('registry-unavailable');
+
+/** The share of the probe timeout the replica's loop must have stalled for a timeout not to count (ADR 0039). */
+export const STALLED_FRACTION = 0.5;
 
 const isUnavailable = (error: unknown) => error instanceof FlotillaError && FlotillaError.isRetryable(error);

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Cluster, clusterEventFromTransition } from '@flotilla/domain';
-import { MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
+import { HandshakeGate, MemberAddressPolicy, memberPolicyFromConfig, memberProber } from '@flotilla/kube';
 import { CONFIG, ConcurrencyLimit, REDIS, RUNTIME, ReplicaMembership, ServiceRuntime } from '@flotilla/service-kit';
 import type { HealthProbeConfig } from './config';
 import { FleetWatcher } from './fleet';
@@ -13,6 +13,7 @@ import { EventHandoff } from './event-handoff';
 import { REGISTRY_PORT, RegistryPort } from './registry-port';
 import { CredentialLoader } from './credential-loader';
 import { StatusWriter } from './status-writer';
+import { LoopStallMeter } from './loop-stall';
 
 /**
  * Wires the parts: the fleet from the registry, ownership from Redis membership, the probe
@@ -37,6 +38,8 @@ export class ProbeService implements OnApplicationBootstrap {
   private startTimer?: NodeJS.Timeout;
   private readonly credentials: CredentialLoader;
   private readonly statuses: StatusWriter;
+  private readonly handshakes: HandshakeGate;
+  private readonly loopStall = new LoopStallMeter();
   private stopping = false;
 
   constructor(
@@ -47,6 +50,7 @@ export class ProbeService implements OnApplicationBootstrap {
   ) {
     this.registryCalls = new ConcurrencyLimit(config.PROBE_REGISTRY_CONCURRENCY);
     this.memberPolicy = memberPolicyFromConfig(config);
+    this.handshakes = new HandshakeGate(config.PROBE_HANDSHAKE_CONCURRENCY);
     // Credentials are read in batches (one registry call for hundreds of clusters), ahead of the
     // first probes of every cluster this replica takes: the cold start's largest cost (docs/health.md).
     // They go ahead of the status writes in the registry-call queue: behind it (10,000 first probes
@@ -70,6 +74,11 @@ export class ProbeService implements OnApplicationBootstrap {
       name: 'flotilla_probe_lag_seconds',
       help: 'How late probes start against their schedule (time waiting for a concurrency slot)',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    const inconclusive = new Counter({
+      name: 'flotilla_probe_inconclusive_total',
+      help: 'Probes that timed out while this replica\'s own event loop stalled for half the timeout or more: not counted against the member (ADR 0039); the cluster is probed again next cycle',
       registers,
     });
     const transitions = new Counter({ name: 'flotilla_cluster_transitions_total', help: 'Ready transitions written', labelNames: ['to', 'reason'], registers });
@@ -192,6 +201,8 @@ export class ProbeService implements OnApplicationBootstrap {
           duration.observe(seconds);
         },
         observeLag: (seconds) => lag.observe(seconds),
+        stalledSince: (since) => this.loopStall.stalledSince(since),
+        inconclusive: () => inconclusive.inc(),
         onError: (name, stage, error) => {
           // The writes dropped at shutdown (StatusWriter.stop) are not worth a line per cluster.
           if (!(this.stopping && stage === 'write')) log.warn({ cluster: name, stage, err: safeMessage(error) }, 'probe step failed');
@@ -264,6 +275,17 @@ export class ProbeService implements OnApplicationBootstrap {
         this.set(statuses.queued);
       },
     });
+    const handshakes = this.handshakes;
+    new Gauge({
+      name: 'flotilla_probe_handshakes',
+      help: 'TLS handshakes with members in progress (in_progress, at most PROBE_HANDSHAKE_CONCURRENCY) and probes waiting for one (queued)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.set({ state: 'in_progress' }, handshakes.inProgress);
+        this.set({ state: 'queued' }, handshakes.queued);
+      },
+    });
     const registryCalls = this.registryCalls;
     new Gauge({
       name: 'flotilla_probe_registry_calls_queued',
@@ -298,6 +320,7 @@ export class ProbeService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.loopStall.start();
     await this.membership.start();
     // Transitions handed off by replicas that stopped while the registry was down (ADR 0037).
     void this.handoff.drain();
@@ -333,6 +356,7 @@ export class ProbeService implements OnApplicationBootstrap {
       this.runtime.logger.warn({ unpublished }, 'Redis did not answer at shutdown: health events not published on the stream (in the registry\'s event list if it stored them)');
     }
     await this.flushLastSeen();
+    this.loopStall.stop();
   }
 
   /**
@@ -388,6 +412,7 @@ export class ProbeService implements OnApplicationBootstrap {
       timeoutMs: this.config.PROBE_TIMEOUT_MS,
       allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL,
       inventoryIntervalMs: this.config.PROBE_INVENTORY_INTERVAL_MS,
+      handshakes: this.handshakes,
     });
   }
 }

@@ -1,6 +1,7 @@
 import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ProbeObservation } from '@flotilla/domain';
 import { ProbeScheduler, Prober, SchedulerDeps } from './scheduler';
 import { rendezvousOwner } from '@flotilla/service-kit';
+import { eventually } from '@flotilla/testing';
 
 const ok = (uid = 'u'): ProbeObservation => ({ reachable: true, readinessStatus: 200, readinessEndpoint: '/readyz', kubeSystemUid: uid, nodeCount: 1, kubernetesVersion: 'v1.30.4', durationMs: 1 });
 const down: ProbeObservation = { reachable: false, errorCode: 'ECONNREFUSED', durationMs: 1 };
@@ -188,6 +189,41 @@ describe('ProbeScheduler', () => {
     await h.advance(100);
     expect(h.probes).toEqual(['keep']);
     expect(h.s.size()).toBe(1);
+  });
+});
+
+describe('ProbeScheduler.stop', () => {
+  it('cuts the probes in flight short: members that hang do not hold the shutdown, and nothing is written after it', async () => {
+    const writes: string[] = [];
+    let closed = 0;
+    const deps: SchedulerDeps = {
+      owns: () => true,
+      probed: () => undefined,
+      // Each probe hangs until its prober is closed (then it fails as a reset connection would).
+      createProber: async (): Promise<Prober> => {
+        let cut!: () => void;
+        const hung = new Promise<ProbeObservation>((resolve) => (cut = () => resolve({ reachable: false, errorCode: 'ECONNRESET', durationMs: 1 })));
+        return {
+          probe: () => hung,
+          close: () => {
+            closed++;
+            cut();
+          },
+        };
+      },
+      writeStatus: async (name, status) => {
+        writes.push(name);
+        return { ...cluster(name), status };
+      },
+      recordTransition: async () => undefined,
+    };
+    const s = new ProbeScheduler({ intervalMs: 10_000, timeoutMs: 60_000, failureThreshold: 1, successThreshold: 1, concurrency: 5, retryBackoffMs: 1000, spreadMs: 1, tickMs: 10 }, deps);
+    s.start();
+    for (const n of ['a', 'b', 'c']) s.upsert(cluster(n));
+    await eventually(() => expect(s.load().main.inFlight).toBe(3));
+    await s.stop(); // without the cut it would wait for probes that never end
+    expect(closed).toBeGreaterThanOrEqual(3);
+    expect(writes).toEqual([]);
   });
 });
 

@@ -95,6 +95,9 @@ export class ProbeScheduler {
   /** Stop taking work and wait for probes in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Probes in flight are cut short (their connections closed): nothing they learn is written
+    // after the stop, and a member that hangs must not hold the shutdown for the probe timeout.
+    for (const e of this.inFlight) e.prober?.close();
     await this.queue.stop();
     for (const e of this.entries.values()) e.prober?.close();
     this.entries.clear();

@@ -1,6 +1,7 @@
 import { type Cluster, ImportAnnotations } from '@flotilla/domain';
 import { parseKubeconfig, type ResolvedKubeconfig } from '../kubeconfig/kubeconfig';
 import type { MemberAddressPolicy } from '../net/address-policy';
+import type { HandshakeGate } from '../net/handshake-gate';
 import { MemberClient } from './member-client';
 import { ClusterProber } from '../probe/prober';
 
@@ -57,13 +58,14 @@ export function memberProber(
   cluster: Cluster,
   credentials: StoredCredentials,
   policy: MemberAddressPolicy,
-  options: MemberTargetOptions & { timeoutMs: number; maxBodyBytes?: number; inventoryIntervalMs?: number },
+  options: MemberTargetOptions & { timeoutMs: number; maxBodyBytes?: number; inventoryIntervalMs?: number; handshakes?: HandshakeGate },
 ): ClusterProber {
   return new ClusterProber(resolveMember(cluster, credentials, policy, options), {
     timeoutMs: options.timeoutMs,
     policy,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.inventoryIntervalMs ? { inventoryIntervalMs: options.inventoryIntervalMs } : {}),
+    ...(options.handshakes ? { handshakes: options.handshakes } : {}),
   });
 }
 

@@ -1,6 +1,8 @@
 import { KubeEmulator } from '@flotilla/kube-emulator';
+import { eventually } from '@flotilla/testing';
 import { parseKubeconfig } from '../kubeconfig/kubeconfig';
 import { MemberAddressPolicy } from '../net/address-policy';
+import { HandshakeGate } from '../net/handshake-gate';
 import { ClusterProber } from './prober';
 
 describe('ClusterProber (against the Kubernetes API emulator)', () => {
@@ -135,6 +137,49 @@ describe('ClusterProber (against the Kubernetes API emulator)', () => {
     expect(paths().slice(before)).toHaveLength(4);
     always.close();
     p.close();
+  });
+
+  it('opens a connection only with a handshake permit, starts its timeout once it holds one, and needs none on a kept connection (ADR 0039)', async () => {
+    const c = await emu.addCluster({ name: 'p-gate' });
+    const hung = await emu.addCluster({ name: 'p-gate-hung' });
+    const gate = new HandshakeGate(1);
+    const p = new ClusterProber(parseKubeconfig(c.kubeconfig('admin')), { timeoutMs: 300, policy, handshakes: gate });
+    c.recordRequests();
+
+    // The only permit is taken: the probe waits, asking the member nothing.
+    const held = await gate.acquire();
+    const first = p.probe();
+    await eventually(() => expect(gate.queued).toBe(1));
+    // Hold it past the probe's 300 ms timeout: another probe (no gate) times out against a hanging member.
+    await hung.hang();
+    const timedOut = new ClusterProber(parseKubeconfig(hung.kubeconfig('admin')), { timeoutMs: 400, policy });
+    expect(await timedOut.probe()).toMatchObject({ reachable: false, errorCode: 'ETIMEDOUT' });
+    timedOut.close();
+    expect(c.requests()).toHaveLength(0);
+    held();
+    // The wait was not the member's time: the probe succeeds and its duration excludes the wait.
+    const o = await first;
+    expect(o).toMatchObject({ reachable: true, readinessStatus: 200 });
+    expect(o.durationMs).toBeLessThan(300);
+    expect(gate.inProgress).toBe(0);
+
+    // The connection is kept: the next probe runs while another holds the only permit.
+    const again = await gate.acquire();
+    expect(await p.probe()).toMatchObject({ reachable: true, readinessStatus: 200 });
+    again();
+
+    // A prober closed while it waits gives up at once, and takes no permit.
+    const other = new ClusterProber(parseKubeconfig(c.kubeconfig('admin')), { timeoutMs: 300, policy, handshakes: gate });
+    const blocker = await gate.acquire();
+    const waiting = other.probe();
+    await eventually(() => expect(gate.queued).toBe(1));
+    other.close();
+    expect(await waiting).toMatchObject({ reachable: false, errorCode: 'ECLOSED' });
+    expect(gate.queued).toBe(0);
+    blocker();
+    expect(gate.inProgress).toBe(0);
+    p.close();
+    await hung.up();
   });
 
   it('reads the client certificate expiry of a kubeadm admin kubeconfig', async () => {

@@ -9,6 +9,7 @@ import { listNodeMetadata, type NodeMetadata } from '../member/node-list';
 import { MemberAddressPolicy, REFUSED_ADDRESS_CODE, defaultMemberPolicy, refusalSentence } from '../net/address-policy';
 import { DEFAULT_MAX_MEMBER_BODY_BYTES, MemberAnswerError, readBoundedBody } from '../net/bounded-body';
 import { cleanText } from '../net/member-text';
+import type { HandshakeGate } from '../net/handshake-gate';
 
 export interface ProberOptions {
   /** The whole probe (all its requests) must finish within this; each request is aborted after it. */
@@ -23,6 +24,12 @@ export interface ProberOptions {
    * unset: every probe reads everything.
    */
   inventoryIntervalMs?: number;
+  /**
+   * Bounds the TLS handshakes in progress across the process (shared by every prober of a
+   * replica): a probe that needs a new connection waits for a permit first, and its timeout starts
+   * once it holds one. Unset: no bound.
+   */
+  handshakes?: HandshakeGate;
 }
 
 interface HttpAnswer {
@@ -69,6 +76,8 @@ export class ClusterProber {
   private preflightAnswer?: ProbeTransportError | null;
   /** notAfter of the client certificate, when the kubeconfig authenticates with one. */
   readonly clientCertificateNotAfter?: Date;
+  /** Aborted by close(): a probe waiting for a handshake permit gives up. */
+  private readonly closing = new AbortController();
 
   constructor(
     kubeconfig: ResolvedKubeconfig,
@@ -134,7 +143,11 @@ export class ClusterProber {
     return undefined;
   }
 
-  private get(path: string, signal: AbortSignal, accept?: string): Promise<HttpAnswer> {
+  /**
+   * `connected`: called once this request's connection is up (or failed): the handshake permit
+   * a probe holds for its first request.
+   */
+  private get(path: string, signal: AbortSignal, accept?: string, connected?: () => void): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new ProbeTransportError('ETIMEDOUT'));
       const refused = this.preflight();
@@ -167,6 +180,13 @@ export class ClusterProber {
           );
         },
       );
+      if (connected) {
+        req.once('socket', (socket) => {
+          socket.once('secureConnect', connected);
+          socket.once('close', connected);
+        });
+        req.once('close', connected);
+      }
       const onAbort = () => req.destroy(new ProbeTransportError('ETIMEDOUT'));
       signal.addEventListener('abort', onAbort, { once: true });
       req.on('close', () => signal.removeEventListener('abort', onAbort));
@@ -188,6 +208,15 @@ export class ClusterProber {
    * than `expectedUid` (the recorded identity), so a mismatch is seen on every probe.
    */
   async probe(expectedUid?: string): Promise<ProbeObservation> {
+    // The wait for a handshake permit is the replica's own queue, not the member's time.
+    let permit: (() => void) | undefined;
+    if (this.options.handshakes && this.needsHandshake()) {
+      try {
+        permit = await this.options.handshakes.acquire(this.closing.signal);
+      } catch {
+        return { reachable: false, errorCode: 'ECLOSED', durationMs: 0 };
+      }
+    }
     const started = performance.now();
     const inventoried = this.inventoriedAt;
     this.inventoriedAt = undefined;
@@ -200,9 +229,10 @@ export class ClusterProber {
       // Not ?verbose: a healthy answer is then "ok", and a failing one lists its checks all the same.
       for (const p of ['/readyz', '/livez', '/healthz']) {
         endpoint = p;
-        readiness = await this.get(p, controller.signal);
+        readiness = await this.get(p, controller.signal, undefined, permit);
         if (readiness.status !== 404) break;
       }
+      permit?.();
       const r = readiness!;
       if (r.status === 401 || r.status === 403) return done({ reachable: true, readinessStatus: r.status, readinessEndpoint: endpoint });
       const every = this.options.inventoryIntervalMs ?? 0;
@@ -242,7 +272,15 @@ export class ClusterProber {
       return done({ reachable: false, errorCode: controller.signal.aborted ? 'ETIMEDOUT' : code });
     } finally {
       clearTimeout(timer);
+      permit?.();
     }
+  }
+
+  /** Whether the next request opens a connection: no idle one is kept (a TLS handshake is then due). */
+  private needsHandshake(): boolean {
+    if (this.url.protocol !== 'https:') return false;
+    for (const sockets of Object.values(this.agent.freeSockets)) if (sockets && sockets.length > 0) return false;
+    return true;
   }
 
   /** Every node's labels, page by page (metadata only); the first page that is not a 200 is the answer. */
@@ -260,6 +298,7 @@ export class ClusterProber {
   }
 
   close(): void {
+    this.closing.abort(new Error('prober closed'));
     this.agent.destroy();
   }
 }

@@ -467,8 +467,11 @@ interface Result {
   restartRss: number;
 }
 
+/** When this series began: its subsection's heading, so a later series (even the same day) gets its own. */
+const SERIES_STARTED = new Date().toISOString();
+
 function write(results: Result[]): void {
-  const date = new Date().toISOString().slice(0, 10);
+  const heading = `### ${CLUSTERS} clusters, one replica, 10 s interval, cold start and restart (${SERIES_STARTED.slice(0, 10)}, series from ${SERIES_STARTED.slice(11, 16)} UTC)`;
   const machine = `${cpus().length} cores (nproc), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, shared host (other test runs concurrently)`;
   const command = `SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/health-probe.bench.ts --clusters ${CLUSTERS} --steady ${STEADY_S} --downs ${DOWNS} --blips ${BLIPS} --hangs ${HANGS} --runs ${RUNS}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}`;
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
@@ -478,7 +481,7 @@ function write(results: Result[]): void {
   };
   const m = (k: (r: Result) => number) => results.map(k);
   const sub = [
-    `### ${CLUSTERS} clusters, one replica, 10 s interval, cold start and restart (${date})`,
+    heading,
     '',
     `Machine: ${machine}.`,
     `Command: \`${command}\` (${results.length} of ${RUNS} run(s) done, each from scratch; median, min and max across runs).`,
@@ -528,7 +531,7 @@ function write(results: Result[]): void {
   ].join('\n');
   const sectionRe = /## health-probe\n[\s\S]*?(?=\n## (?!#)|$)/;
   let section = sectionRe.exec(current)?.[0] ?? header;
-  const subRe = new RegExp(`### ${CLUSTERS} clusters, one replica, 10 s interval, cold start and restart \\(${date}\\)\\n[\\s\\S]*?(?=\\n### |$)`);
+  const subRe = new RegExp(`${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n### |$)`);
   section = subRe.test(section) ? section.replace(subRe, sub) : `${section.trimEnd()}\n\n${sub}`;
   const next = sectionRe.test(current) ? current.replace(sectionRe, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
   writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
@@ -540,7 +543,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     process.stdout.write(`run ${i + 1} of ${RUNS}\n`);
     results.push(await runOnce());
-    // Written after every run (the same dated subsection, replaced): a long series on a busy
+    // Written after every run (this series' own subsection, replaced): a long series on a busy
     // machine that is stopped early still leaves the runs it finished.
     if (!COLD_ONLY) write(results);
   }

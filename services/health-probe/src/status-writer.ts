@@ -42,7 +42,6 @@ export class StatusWriter {
   private pending = new Map<string, Pending>();
   /** Batches sent (or waiting for a registry-call slot) and not yet answered. */
   private readonly sent = new Set<Map<string, Pending>>();
-  private inFlight = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -68,7 +67,9 @@ export class StatusWriter {
 
   /** Writes waiting for a batch, and writes sent and not yet answered (metrics). */
   get queued(): number {
-    return this.pending.size + this.inFlight;
+    let sent = 0;
+    for (const batch of this.sent) sent += batch.size;
+    return this.pending.size + sent;
   }
 
   /** Sends what is pending now (the timer calls it; tests call it directly). */
@@ -106,7 +107,6 @@ export class StatusWriter {
   private async send(batch: Map<string, Pending>): Promise<void> {
     const run = this.options.limit ?? (<T>(fn: () => Promise<T>) => fn());
     this.sent.add(batch);
-    this.inFlight += batch.size;
     let results: StatusWriteResult[];
     try {
       results = await run(() => {
@@ -118,7 +118,6 @@ export class StatusWriter {
       for (const entry of batch.values()) for (const w of entry.waiters) w.reject(error);
       return;
     } finally {
-      this.inFlight -= batch.size;
       this.sent.delete(batch);
     }
     const byName = new Map(results.map((r) => [r.name, r]));

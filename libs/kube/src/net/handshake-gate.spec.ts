@@ -45,6 +45,43 @@ describe('HandshakeGate', () => {
     }
   });
 
+  it('holds a permit at most four times the typical handshake, and no less than minHoldMs: hanging members do not starve the rest', async () => {
+    jest.useFakeTimers();
+    try {
+      const gate = new HandshakeGate(1, 1000, 100);
+      expect(gate.holdLimitMs).toBe(1000); // nothing measured yet
+      // Handshakes that come up in 10 ms each (a member nearby, a replica with CPU to spare).
+      for (let i = 0; i < 40; i++) {
+        const release = await gate.acquire();
+        await jest.advanceTimersByTimeAsync(10);
+        release('connected');
+      }
+      expect(gate.holdLimitMs).toBe(100);
+      await gate.acquire(); // a member that accepts TCP and never answers TLS
+      let granted = false;
+      const next = gate.acquire().then((r) => ((granted = true), r));
+      await jest.advanceTimersByTimeAsync(99);
+      expect(granted).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      (await next)();
+      expect(granted).toBe(true);
+      // Slow handshakes (an overloaded replica, members far away) raise the limit again, up to maxHoldMs.
+      for (let i = 0; i < 40; i++) {
+        const release = await gate.acquire();
+        await jest.advanceTimersByTimeAsync(400);
+        release('connected');
+      }
+      expect(gate.holdLimitMs).toBe(1000);
+      // A release without 'connected' (a failure, the first answer) times nothing.
+      const failed = await gate.acquire();
+      await jest.advanceTimersByTimeAsync(1);
+      failed();
+      expect(gate.holdLimitMs).toBe(1000);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('forgets a waiter whose signal aborts; it takes no permit', async () => {
     const gate = new HandshakeGate(1);
     const held = await gate.acquire();

@@ -10,29 +10,44 @@
  * milliseconds and the rest wait; the wait is not the member's time (a probe's timeout starts
  * once it holds a permit).
  *
- * A permit is given back when the connection is up or failed, or after `maxHoldMs` at the latest:
+ * A permit is given back when the connection is up or failed, or after a hold limit at the latest:
  * a member that accepts TCP and never finishes TLS costs no CPU while it hangs, so it must not hold
- * a permit for the whole probe timeout and starve the others.
+ * a permit for the whole probe timeout and starve the others. The limit follows the handshakes this
+ * gate has seen complete: four times their moving average, within [minHoldMs, maxHoldMs]. Fixed at
+ * 1 s, 500 hanging members held every permit for 16 s a round, and their outage was not reported
+ * in time (the 10,000-cluster bench); fixed low, members far away (a few round trips of 100 ms)
+ * would lose their permits before their handshakes ended. When the replica is overloaded,
+ * handshakes take longer, the limit grows with them, and the gate still bounds them.
  */
 export class HandshakeGate {
   private active = 0;
   private readonly waiting: Waiter[] = [];
   private head = 0;
   private waitingCount = 0;
+  /** Moving average of how long a handshake held its permit until the connection was up, ms. */
+  private typicalMs: number;
 
   constructor(
     readonly limit: number,
     private readonly maxHoldMs = 1_000,
+    private readonly minHoldMs = 100,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a whole number of at least 1');
+    this.typicalMs = maxHoldMs / HOLD_FACTOR;
+  }
+
+  /** How long a permit granted now may be held at most. */
+  get holdLimitMs(): number {
+    return Math.min(this.maxHoldMs, Math.max(this.minHoldMs, HOLD_FACTOR * this.typicalMs));
   }
 
   /**
-   * Resolves with a release function once a permit is held (calling it twice is harmless). Rejects
-   * with the signal's reason when `signal` aborts first (the prober closed); the waiter is then
-   * forgotten and takes no permit.
+   * Resolves with a release function once a permit is held (calling it twice is harmless; call it
+   * with 'connected' when the connection came up, which times the handshake). Rejects with the
+   * signal's reason when `signal` aborts first (the prober closed); the waiter is then forgotten
+   * and takes no permit.
    */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  acquire(signal?: AbortSignal): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
     if (this.active < this.limit && this.queued === 0) {
       this.active++;
@@ -64,15 +79,23 @@ export class HandshakeGate {
     return this.waitingCount;
   }
 
-  private permit(): () => void {
+  private permit(): Release {
     let held = true;
-    const release = () => {
+    let timed = false;
+    const granted = performance.now();
+    const release: Release = (outcome) => {
+      // A handshake that outlasted the hold limit is timed all the same: otherwise handshakes slowed
+      // by an overloaded replica would never raise the limit, and the gate would stop bounding them.
+      if (outcome === 'connected' && !timed) {
+        timed = true;
+        this.typicalMs += EWMA_WEIGHT * (performance.now() - granted - this.typicalMs);
+      }
       if (!held) return;
       held = false;
       clearTimeout(cap);
       this.next();
     };
-    const cap = setTimeout(release, this.maxHoldMs);
+    const cap = setTimeout(() => release(), this.holdLimitMs);
     cap.unref();
     return release;
   }
@@ -98,6 +121,14 @@ export class HandshakeGate {
     }
   }
 }
+
+/** Gives a permit back; 'connected' when the connection came up (the handshake is then timed). */
+export type Release = (outcome?: 'connected') => void;
+
+/** The hold limit is this many times the typical handshake. */
+const HOLD_FACTOR = 4;
+/** Weight of the newest handshake in the moving average. */
+const EWMA_WEIGHT = 0.1;
 
 interface Waiter {
   grant(): void;

@@ -9,7 +9,7 @@ import { listNodeMetadata, type NodeMetadata } from '../member/node-list';
 import { MemberAddressPolicy, REFUSED_ADDRESS_CODE, defaultMemberPolicy, refusalSentence } from '../net/address-policy';
 import { DEFAULT_MAX_MEMBER_BODY_BYTES, MemberAnswerError, readBoundedBody } from '../net/bounded-body';
 import { cleanText } from '../net/member-text';
-import type { HandshakeGate } from '../net/handshake-gate';
+import type { HandshakeGate, Release } from '../net/handshake-gate';
 
 export interface ProberOptions {
   /** The whole probe (all its requests) must finish within this; each request is aborted after it. */
@@ -147,7 +147,7 @@ export class ClusterProber {
    * `connected`: called once this request's connection is up (or failed): the handshake permit
    * a probe holds for its first request.
    */
-  private get(path: string, signal: AbortSignal, accept?: string, connected?: () => void): Promise<HttpAnswer> {
+  private get(path: string, signal: AbortSignal, accept?: string, connected?: Release): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new ProbeTransportError('ETIMEDOUT'));
       const refused = this.preflight();
@@ -182,10 +182,10 @@ export class ClusterProber {
       );
       if (connected) {
         req.once('socket', (socket) => {
-          socket.once('secureConnect', connected);
-          socket.once('close', connected);
+          socket.once('secureConnect', () => connected('connected'));
+          socket.once('close', () => connected());
         });
-        req.once('close', connected);
+        req.once('close', () => connected());
       }
       const onAbort = () => req.destroy(new ProbeTransportError('ETIMEDOUT'));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -209,7 +209,7 @@ export class ClusterProber {
    */
   async probe(expectedUid?: string): Promise<ProbeObservation> {
     // The wait for a handshake permit is the replica's own queue, not the member's time.
-    let permit: (() => void) | undefined;
+    let permit: Release | undefined;
     if (this.options.handshakes && this.needsHandshake()) {
       try {
         permit = await this.options.handshakes.acquire(this.closing.signal);

@@ -11,7 +11,7 @@ import {
   ManagedFieldsEntry,
   PatchType,
 } from '@flotilla/domain';
-import { clusterFromProto, clusterToProto, registryV1, statusToProto } from '@flotilla/contracts';
+import { clusterFromProto, clusterToProto, errorReasonOf, registryV1, statusToProto } from '@flotilla/contracts';
 import { GrpcServiceClient } from './grpc-client';
 
 export const REGISTRY_CLIENT = Symbol('flotilla.clients.registry');
@@ -27,8 +27,7 @@ export interface StatusWrite {
 /** What became of one write of a batch. */
 export type StatusWriteResult = { name: string; cluster: Cluster } | { name: string; error: FlotillaError };
 
-const REASONS = new Set<string>(Object.values(ErrorReason));
-const asReason = (reason: string): ErrorReason => (REASONS.has(reason) ? (reason as ErrorReason) : ErrorReason.InternalError);
+const asReason = (reason: string): ErrorReason => errorReasonOf(reason) ?? ErrorReason.InternalError;
 
 /** One page of clusters, in the Kubernetes list shape the REST API serves. */
 export interface ClusterList {

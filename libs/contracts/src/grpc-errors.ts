@@ -23,6 +23,13 @@ const codeForReason: Record<ErrorReason, GrpcStatus> = {
   [ErrorReason.InternalError]: GrpcStatus.INTERNAL,
 };
 
+const REASONS: ReadonlySet<string> = new Set(Object.values(ErrorReason));
+
+/** The ErrorReason spelled `reason`, or undefined when it is not one (e.g. from a newer peer). */
+export function errorReasonOf(reason: string): ErrorReason | undefined {
+  return REASONS.has(reason) ? (reason as ErrorReason) : undefined;
+}
+
 export interface GrpcErrorObject {
   code: GrpcStatus;
   message: string;
@@ -71,11 +78,12 @@ export function fromGrpcError(error: unknown, upstream: string): FlotillaError {
   if (trailer !== undefined) {
     try {
       const parsed = JSON.parse(Buffer.isBuffer(trailer) ? trailer.toString('utf8') : String(trailer)) as {
-        reason: ErrorReason;
+        reason: string;
         message: string;
         details?: ErrorDetails;
       };
-      if (Object.values(ErrorReason).includes(parsed.reason)) return new FlotillaError(parsed.reason, parsed.message, parsed.details ?? {});
+      const reason = errorReasonOf(parsed.reason);
+      if (reason !== undefined) return new FlotillaError(reason, parsed.message, parsed.details ?? {});
     } catch {
       // fall through to the code mapping
     }

@@ -5,7 +5,7 @@ import * as workerV1 from './generated/flotilla/worker/v1/worker';
 
 export { healthV1, importsV1, registryV1, workerV1 };
 export { PROTO_LOADER_OPTIONS, protoPath, protoRoot } from './proto-options';
-export { ERROR_TRAILER, fromGrpcError, toGrpcError } from './grpc-errors';
+export { ERROR_TRAILER, errorReasonOf, fromGrpcError, toGrpcError } from './grpc-errors';
 export type { GrpcErrorObject } from './grpc-errors';
 export { clusterFromProto, clusterToProto, statusFromProto, statusToProto } from './cluster-mapper';
 export { importJobFromProto, importJobToProto } from './import-job-mapper';

@@ -34,19 +34,20 @@ export class ClusterChangesRepository {
 
   /** Takes the writers' lock (until the transaction ends) and the next resourceVersion. */
   async nextResourceVersion(tx: Transaction): Promise<string> {
-    const em = transactionManager(tx);
-    await em.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-    const [row] = (await em.query(`SELECT nextval('flotilla_resource_version')::text AS rv`)) as { rv: string }[];
-    return row!.rv;
+    const [resourceVersion] = await this.nextResourceVersions(tx, 1);
+    return resourceVersion!;
   }
 
   /** Takes the writers' lock (until the transaction ends) and the next `count` resourceVersions, in order. */
   async nextResourceVersions(tx: Transaction, count: number): Promise<string[]> {
     const em = transactionManager(tx);
     await em.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-    const rows = (await em.query(`SELECT nextval('flotilla_resource_version') AS rv FROM generate_series(1, $1::int)`, [count])) as { rv: string }[];
-    // bigint arrives as text: sorted by length, then text (never parsed into a number).
-    return rows.map((r) => String(r.rv)).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    // Ordered as bigint in SQL, sent as text: never parsed into a JS number.
+    const rows = (await em.query(
+      `SELECT v.rv::text AS rv FROM (SELECT nextval('flotilla_resource_version') AS rv FROM generate_series(1, $1::int)) v ORDER BY v.rv`,
+      [count],
+    )) as { rv: string }[];
+    return rows.map((r) => r.rv);
   }
 
   /** Appends writes of many clusters (each at its metadata.resourceVersion) in one statement, and wakes the watchers once at commit. */
@@ -64,16 +65,7 @@ export class ClusterChangesRepository {
 
   /** Appends a write of `cluster` (at its metadata.resourceVersion) and wakes the watchers of every replica at commit. */
   async append(tx: Transaction, type: ChangeType, cluster: Cluster): Promise<void> {
-    const em = transactionManager(tx);
-    const resourceVersion = cluster.metadata.resourceVersion!;
-    await em.query(`INSERT INTO cluster_changes (resource_version, type, cluster_uid, name, object) VALUES ($1, $2, $3, $4, $5::jsonb)`, [
-      resourceVersion,
-      type,
-      cluster.metadata.uid,
-      cluster.metadata.name,
-      JSON.stringify(cluster),
-    ]);
-    await em.query('SELECT pg_notify($1, $2)', [NotifyChannel.clusterChanges, resourceVersion]);
+    await this.appendMany(tx, type, [cluster]);
   }
 
   async currentResourceVersion(): Promise<string> {

@@ -2,37 +2,19 @@ import { Client } from 'pg';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ConditionStatus, ErrorReason, FlotillaError, PatchType } from '@flotilla/domain';
+import { Cluster, ClusterStatus, ConditionStatus, ErrorReason, FlotillaError, PatchType } from '@flotilla/domain';
 import { clusterToProto, registryV1 } from '@flotilla/contracts';
 import { ClusterWatchEvent, GrpcServiceClient, RegistryClient } from '@flotilla/clients';
-import { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, TEST_REDIS_URL, columnsHolding, eventually, grpcHealthCheck, grpcReflectionServices, preparePlatformEnv, reasonOf } from '@flotilla/testing';
 import type { Clock } from './infrastructure/clock';
-import { startRegistry } from './main';
+import { TestRegistry, directCluster, startTestRegistry, tokenKubeconfig } from './testing/registry-harness';
 
 const SECRET = 'PLAINTEXT-TOKEN-7f3a9c';
 
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters:
-- name: m
-  cluster: {server: "https://203.0.113.10:6443"}
-users:
-- name: admin
-  user: {token: "${SECRET}"}
-contexts:
-- name: m
-  context: {cluster: m, user: admin}
-current-context: m
-`;
+const KUBECONFIG = tokenKubeconfig(SECRET);
 
 function cluster(name: string, labels: Record<string, string> = {}): Cluster {
-  return {
-    apiVersion: CLUSTER_API_VERSION,
-    kind: 'Cluster',
-    metadata: { name, labels },
-    spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: KUBECONFIG } },
-  };
+  return directCluster(name, KUBECONFIG, { labels });
 }
 
 /** The changed cluster a watch event carries (the tests here ask for no bookmarks). */
@@ -62,8 +44,8 @@ class SteppedClock implements Clock {
 }
 
 describe('registry (real Postgres and Redis, over gRPC)', () => {
+  let registry: TestRegistry<PlatformEnv>;
   let platform: PlatformEnv;
-  let running: RunningService;
   let client: RegistryClient;
   let raw: GrpcServiceClient<registryV1.RegistryServiceClient>;
   let pg: Client;
@@ -71,22 +53,16 @@ describe('registry (real Postgres and Redis, over gRPC)', () => {
   const clock = new SteppedClock();
 
   beforeAll(async () => {
-    platform = await preparePlatformEnv();
-    ({ running } = await startRegistry(platform.env('registry'), { clock }));
-    client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
+    registry = await startTestRegistry(preparePlatformEnv, { clock });
+    ({ platform, client, pg } = registry);
     raw = rawRegistry(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
-    pg = new Client({ connectionString: platform.db.url });
-    await pg.connect();
     redis = new Redis(TEST_REDIS_URL);
   });
 
   afterAll(async () => {
-    client?.close();
     raw?.close();
-    await running?.stop();
-    await pg?.end();
     await redis?.quit();
-    await platform?.cleanup();
+    await registry?.stop();
   });
 
   const create = (c: Cluster) => client.createCluster(c);

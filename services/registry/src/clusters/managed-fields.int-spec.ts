@@ -2,9 +2,8 @@ import { Client } from 'pg';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { CLUSTER_API_VERSION, Cluster, ErrorReason, FlotillaError, ManagedFieldsEntry, PatchType } from '@flotilla/domain';
 import { ClusterWatchEvent, RegistryClient } from '@flotilla/clients';
-import { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, columnsHolding, preparePlatformEnv, reasonOf } from '@flotilla/testing';
-import { startRegistry } from '../main';
+import { TestRegistry, directCluster, startTestRegistry, tokenKubeconfig } from '../testing/registry-harness';
 
 /**
  * Issue 16, server-side apply of the Cluster resource: the registry's cluster store keeps
@@ -12,19 +11,7 @@ import { startRegistry } from '../main';
  * writes that do not name them, and refuses lists that are too large, malformed, or hold a credential.
  */
 const SECRET = 'MANAGED-FIELDS-SECRET-TOKEN-5b1d';
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters:
-- name: m
-  cluster: {server: "https://203.0.113.10:6443"}
-users:
-- name: admin
-  user: {token: "${SECRET}"}
-contexts:
-- name: m
-  context: {cluster: m, user: admin}
-current-context: m
-`;
+const KUBECONFIG = tokenKubeconfig(SECRET);
 
 const entry = (manager: string, fieldsV1: Record<string, unknown>, operation = 'Apply', time = '2026-11-27T10:00:00Z'): ManagedFieldsEntry => ({
   manager,
@@ -37,12 +24,7 @@ const entry = (manager: string, fieldsV1: Record<string, unknown>, operation = '
 const LABELS_BY_KUBECTL = entry('kubectl', { 'f:metadata': { 'f:labels': { 'f:env': {} } }, 'f:spec': { 'f:provider': {} } });
 
 function cluster(name: string, managedFields?: ManagedFieldsEntry[]): Cluster {
-  return {
-    apiVersion: CLUSTER_API_VERSION,
-    kind: 'Cluster',
-    metadata: { name, labels: { env: 'prod' }, ...(managedFields ? { managedFields } : {}) },
-    spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: KUBECONFIG } },
-  };
+  return directCluster(name, KUBECONFIG, { labels: { env: 'prod' }, ...(managedFields ? { managedFields } : {}) });
 }
 
 const invalidCause = async (p: Promise<unknown>) => {
@@ -57,24 +39,17 @@ const invalidCause = async (p: Promise<unknown>) => {
 };
 
 describe('registry: managedFields of clusters (real Postgres, over gRPC)', () => {
-  let platform: PlatformEnv;
-  let running: RunningService;
+  let registry: TestRegistry<PlatformEnv>;
   let client: RegistryClient;
   let pg: Client;
 
   beforeAll(async () => {
-    platform = await preparePlatformEnv();
-    ({ running } = await startRegistry(platform.env('registry')));
-    client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
-    pg = new Client({ connectionString: platform.db.url });
-    await pg.connect();
+    registry = await startTestRegistry(preparePlatformEnv);
+    ({ client, pg } = registry);
   });
 
   afterAll(async () => {
-    client?.close();
-    await running?.stop();
-    await pg?.end();
-    await platform?.cleanup();
+    await registry?.stop();
   });
 
   it('stores them with the cluster and returns them on get, list and watch', async () => {

@@ -1,31 +1,13 @@
 import { Client } from 'pg';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ErrorReason, FlotillaError } from '@flotilla/domain';
+import { Cluster, ClusterStatus, ErrorReason, FlotillaError } from '@flotilla/domain';
 import { RegistryClient, StatusWriteResult } from '@flotilla/clients';
-import { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, preparePlatformEnv, reasonOf } from '@flotilla/testing';
-import { startRegistry } from '../main';
+import { TestRegistry, directCluster, startTestRegistry, tokenKubeconfig } from '../testing/registry-harness';
 
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters:
-- name: m
-  cluster: {server: "https://203.0.113.10:6443"}
-users:
-- name: admin
-  user: {token: "batch-token"}
-contexts:
-- name: m
-  context: {cluster: m, user: admin}
-current-context: m
-`;
+const KUBECONFIG = tokenKubeconfig('batch-token');
 
-const cluster = (name: string): Cluster => ({
-  apiVersion: CLUSTER_API_VERSION,
-  kind: 'Cluster',
-  metadata: { name },
-  spec: { provider: 'kubeadm', connection: { type: 'direct', kubeconfig: KUBECONFIG } },
-});
+const cluster = (name: string): Cluster => directCluster(name, KUBECONFIG);
 
 const ready = (version: string): ClusterStatus => ({
   conditions: [{ type: 'Ready', status: 'True', reason: 'ClusterReady' }],
@@ -40,26 +22,19 @@ const storedOf = (r: StatusWriteResult | undefined): Cluster => {
 const reasonIn = (r: StatusWriteResult | undefined) => (r && 'error' in r && r.error instanceof FlotillaError ? r.error.reason : undefined);
 
 describe('UpdateClusterStatuses: many status writes in one transaction (real Postgres, over gRPC)', () => {
-  let platform: PlatformEnv;
-  let running: RunningService;
+  let registry: TestRegistry<PlatformEnv>;
   let client: RegistryClient;
   let pg: Client;
 
   beforeAll(async () => {
-    platform = await preparePlatformEnv();
-    ({ running } = await startRegistry(platform.env('registry')));
-    client = new RegistryClient(`127.0.0.1:${platform.ports.registryGrpc}`, platform.internalToken);
-    pg = new Client({ connectionString: platform.db.url });
-    await pg.connect();
+    registry = await startTestRegistry(preparePlatformEnv);
+    ({ client, pg } = registry);
     for (const name of ['s1', 's2', 's3', 's4']) await client.createCluster(cluster(name));
     for (let i = 0; i < 40; i++) await client.createCluster(cluster(`c${String(i).padStart(2, '0')}`));
   });
 
   afterAll(async () => {
-    client?.close();
-    await running?.stop();
-    await pg?.end();
-    await platform?.cleanup();
+    await registry?.stop();
   });
 
   it('answers each write in order: the good ones stored, the others refused on their own with their reason', async () => {

@@ -17,7 +17,8 @@
  * 1 s, 500 hanging members held every permit for 16 s a round, and their outage was not reported
  * in time (the 10,000-cluster bench); fixed low, members far away (a few round trips of 100 ms)
  * would lose their permits before their handshakes ended. When the replica is overloaded,
- * handshakes take longer, the limit grows with them, and the gate still bounds them.
+ * handshakes take longer, the limit grows with them, and the gate still bounds them. Without
+ * handshakes completing, the average fades (half-life 5 s), so the limit follows the recent ones.
  */
 export class HandshakeGate {
   private active = 0;
@@ -26,6 +27,8 @@ export class HandshakeGate {
   private waitingCount = 0;
   /** Moving average of how long a handshake held its permit until the connection was up, ms. */
   private typicalMs: number;
+  /** When typicalMs was last updated (performance.now()). */
+  private typicalAt = performance.now();
 
   constructor(
     readonly limit: number,
@@ -38,7 +41,7 @@ export class HandshakeGate {
 
   /** How long a permit granted now may be held at most. */
   get holdLimitMs(): number {
-    return Math.min(this.maxHoldMs, Math.max(this.minHoldMs, HOLD_FACTOR * this.typicalMs));
+    return Math.min(this.maxHoldMs, Math.max(this.minHoldMs, HOLD_FACTOR * this.typical()));
   }
 
   /**
@@ -69,6 +72,16 @@ export class HandshakeGate {
     });
   }
 
+  /**
+   * The moving average, fading (half-life TYPICAL_HALF_LIFE_MS) while no handshake completes: after a
+   * cold start, whose handshakes were slow, a replica that keeps its connections completes few, and
+   * the slow figure would hold the limit at its maximum long after (found in the bench: members
+   * hanging in TLS were still reported late).
+   */
+  private typical(): number {
+    return this.typicalMs * 2 ** (-(performance.now() - this.typicalAt) / TYPICAL_HALF_LIFE_MS);
+  }
+
   /** Handshakes in progress (permits held). */
   get inProgress(): number {
     return this.active;
@@ -88,7 +101,10 @@ export class HandshakeGate {
       // by an overloaded replica would never raise the limit, and the gate would stop bounding them.
       if (outcome === 'connected' && !timed) {
         timed = true;
-        this.typicalMs += EWMA_WEIGHT * (performance.now() - granted - this.typicalMs);
+        const now = performance.now();
+        const typical = this.typical();
+        this.typicalMs = typical + EWMA_WEIGHT * (now - granted - typical);
+        this.typicalAt = now;
       }
       if (!held) return;
       held = false;
@@ -129,6 +145,8 @@ export type Release = (outcome?: 'connected') => void;
 const HOLD_FACTOR = 4;
 /** Weight of the newest handshake in the moving average. */
 const EWMA_WEIGHT = 0.1;
+/** The average halves every this many ms without a completed handshake. */
+const TYPICAL_HALF_LIFE_MS = 5_000;
 
 interface Waiter {
   grant(): void;

@@ -102,6 +102,9 @@ export const REFUSED_ADDRESS_CODE = 'EMEMBERADDRESS';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** Addresses whose answer a policy remembers (a fleet's members, each one or a few addresses). */
+const MAX_REMEMBERED_ADDRESSES = 20_000;
+
 /**
  * The one address policy for every connection to a member cluster (import, rotation, health
  * probes, and later the proxy, federation and the agent). It compares address bytes, after
@@ -110,9 +113,6 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * addresses unless allowed. It is checked when a server is accepted (`checkServer`) and again
  * on every connection (`lookup` for names, `refusalForHost` for IP literals, which skip lookup).
  */
-/** Addresses whose answer a policy remembers (a fleet's members, each one or a few addresses). */
-const MAX_REMEMBERED_ADDRESSES = 20_000;
-
 export class MemberAddressPolicy {
   readonly allowLoopback: boolean;
   readonly allowPlainHttp: boolean;

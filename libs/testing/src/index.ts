@@ -16,6 +16,7 @@ export type { SourceProcess } from './source-process';
 export { grpcHealthCheck, grpcReflectionServices } from './grpc';
 export { reasonOf, thrownBy } from './errors';
 export { columnsHolding } from './pg-scan';
+export { descendantPids } from './processes';
 export { httpsCall } from './https-call';
 export type { HttpsAnswer, HttpsCallInit, HttpsTarget } from './https-call';
 export { writeTokenKubeconfig } from './kubeconfig';

@@ -26,6 +26,13 @@ export function healthProbeConfigShape(ports: { http: number; grpc: number }) {
      * saturating the event loop with thousands of handshakes that then all time out (ADR 0039).
      */
     PROBE_HANDSHAKE_CONCURRENCY: ms(32, 1, 10_000),
+    /**
+     * Worker threads that hold the probers and run the probes (ADR 0040); 0: probes run on the main
+     * event loop. A cold start or takeover costs a few milliseconds of CPU a cluster (TLS contexts
+     * and handshakes), so one loop probes 10,000 new clusters in about 50 s at best: give a replica
+     * with spare cores a worker per core it can use (the main loop needs little).
+     */
+    PROBE_WORKERS: ms(0, 0, 64),
     PROBE_RETRY_BACKOFF_MS: ms(500, 50, 600_000),
     /**
      * The inventory (version, nodes, kube-system UID) is read at most this often from a member that

@@ -1,5 +1,5 @@
 import { CLUSTER_API_VERSION, Cluster, ClusterStatus, ErrorReason, FlotillaError, ProbeObservation, findCondition, initialHealthState } from '@flotilla/domain';
-import { ProbeCycle, ProbeCycleDeps, ProbeTarget, Prober } from './probe-cycle';
+import { ProbeCycle, ProbeCycleDeps, ProbeTarget, Prober, REPLICA_FAULT } from './probe-cycle';
 
 // The cycle with a fixed clock and fake collaborators: no timers, no I/O.
 
@@ -162,6 +162,39 @@ describe('ProbeCycle', () => {
     await cycle.run(t, () => true);
     expect(inconclusive).toHaveLength(3);
     expect(t.health).toMatchObject({ ready: 'False', reason: 'ClusterNotReachable', consecutiveFailures: 3 });
+  });
+
+  it('does not count a probe the replica could not run, nor a timeout while the worker that ran it stalled (ADR 0040)', async () => {
+    const timedOut: ProbeObservation = { reachable: false, errorCode: 'ETIMEDOUT', durationMs: 5000 };
+    const answers: { o: ProbeObservation; stalledMs?: number }[] = [
+      { o: { reachable: false, errorCode: REPLICA_FAULT, durationMs: 0 } },
+      { o: timedOut, stalledMs: 2500 },
+      { o: timedOut, stalledMs: 2499 },
+    ];
+    const inconclusive: string[] = [];
+    const h = harness([]);
+    const prober: Prober & { stalledMs?: number } = {
+      close: () => undefined,
+      probe: async () => {
+        const a = answers.shift()!;
+        prober.stalledMs = a.stalledMs;
+        return a.o;
+      },
+    };
+    h.deps.createProber = async () => prober;
+    h.deps.inconclusive = (name) => void inconclusive.push(name);
+    // The main loop did not stall: only the worker's own stall can excuse the timeout.
+    h.deps.stalledSince = () => 0;
+    const cycle = new ProbeCycle({ failureThreshold: 1, successThreshold: 1, timeoutMs: 5000 }, h.deps);
+    const t = target();
+    await cycle.run(t, () => true);
+    await cycle.run(t, () => true);
+    expect(inconclusive).toEqual(['m', 'm']);
+    expect(h.log).toEqual([]);
+    expect(t.health).toMatchObject({ ready: 'True', consecutiveFailures: 0 });
+    await cycle.run(t, () => true);
+    expect(inconclusive).toHaveLength(2);
+    expect(t.health).toMatchObject({ ready: 'False', reason: 'ClusterNotReachable' });
   });
 
   it('writes nothing when a probe changes nothing', async () => {

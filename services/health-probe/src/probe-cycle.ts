@@ -7,6 +7,11 @@ export interface Prober {
   probe(expectedUid?: string): Promise<ProbeObservation>;
   close(): void;
   readonly clientCertificateNotAfter?: Date;
+  /**
+   * How long the event loop that ran the last probe stalled during it, when that loop is not this
+   * one (a probe worker's, ADR 0040); it counts as this replica's stall (ADR 0039).
+   */
+  readonly stalledMs?: number;
 }
 
 /** One cluster as the cycle sees it; the cycle updates it in place. */
@@ -74,7 +79,8 @@ export class ProbeCycle {
     // The replica's own event loop stalled through the timeout: whether the member answered in time
     // is unknown, so nothing changes and the next cycle probes again (ADR 0039). A member that
     // refuses, resets or answers an error is still counted: only a timeout can be the replica's doing.
-    if (this.stalledThrough(attempt)) {
+    // So is a probe the replica could not run (its probe worker exited, ADR 0040).
+    if (this.stalledThrough(attempt, t.prober) || isReplicaFault(attempt)) {
       this.deps.inconclusive?.(t.name);
       return;
     }
@@ -114,11 +120,12 @@ export class ProbeCycle {
     }
   }
 
-  private stalledThrough(attempt: ProbeAttempt): boolean {
-    if (!this.deps.stalledSince || !this.config.timeoutMs || !('observation' in attempt)) return false;
+  private stalledThrough(attempt: ProbeAttempt, prober: Prober | undefined): boolean {
+    if (!this.config.timeoutMs || !('observation' in attempt)) return false;
     const o = attempt.observation;
     if (o.reachable || o.errorCode !== 'ETIMEDOUT') return false;
-    return this.deps.stalledSince(performance.now() - o.durationMs) >= this.config.timeoutMs * STALLED_FRACTION;
+    const own = this.deps.stalledSince?.(performance.now() - o.durationMs) ?? 0;
+    return Math.max(own, prober?.stalledMs ?? 0) >= this.config.timeoutMs * STALLED_FRACTION;
   }
 
   private async attempt(t: ProbeTarget): Promise<ProbeAttempt | typeof REGISTRY_UNAVAILABLE> {
@@ -140,6 +147,11 @@ export class ProbeCycle {
 }
 
 const REGISTRY_UNAVAILABLE = Symbol('registry-unavailable');
+
+/** The errorCode of a probe the replica could not run (its probe worker exited or lost the prober): says nothing about the member. */
+export const REPLICA_FAULT = 'EREPLICA';
+
+const isReplicaFault = (attempt: ProbeAttempt) => 'observation' in attempt && !attempt.observation.reachable && attempt.observation.errorCode === REPLICA_FAULT;
 
 /** The share of the probe timeout the replica's loop must have stalled for a timeout not to count (ADR 0039). */
 export const STALLED_FRACTION = 0.5;

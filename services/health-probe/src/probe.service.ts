@@ -14,6 +14,7 @@ import { REGISTRY_PORT, RegistryPort } from './registry-port';
 import { CredentialLoader } from './credential-loader';
 import { StatusWriter } from './status-writer';
 import { LoopStallMeter } from './loop-stall';
+import { ProbeWorkerPool } from './probe-workers/probe-worker-pool';
 
 /**
  * Wires the parts: the fleet from the registry, ownership from Redis membership, the probe
@@ -40,6 +41,8 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly statuses: StatusWriter;
   private readonly handshakes: HandshakeGate;
   private readonly loopStall = new LoopStallMeter();
+  /** Set when PROBE_WORKERS > 0: the probers live in worker threads (ADR 0040). */
+  private readonly workers?: ProbeWorkerPool;
   private stopping = false;
 
   constructor(
@@ -51,6 +54,24 @@ export class ProbeService implements OnApplicationBootstrap {
     this.registryCalls = new ConcurrencyLimit(config.PROBE_REGISTRY_CONCURRENCY);
     this.memberPolicy = memberPolicyFromConfig(config);
     this.handshakes = new HandshakeGate(config.PROBE_HANDSHAKE_CONCURRENCY);
+    const registers = [runtime.metrics.registry];
+    const workerExits = new Counter({ name: 'flotilla_probe_worker_exits_total', help: 'Probe worker threads that exited while the replica ran (each is started again; its probes in flight were inconclusive)', registers });
+    if (config.PROBE_WORKERS > 0) {
+      this.workers = new ProbeWorkerPool({
+        workers: config.PROBE_WORKERS,
+        init: {
+          timeoutMs: config.PROBE_TIMEOUT_MS,
+          inventoryIntervalMs: config.PROBE_INVENTORY_INTERVAL_MS,
+          allowProxyUrl: config.FLOTILLA_ALLOW_PROXY_URL,
+          handshakeConcurrency: config.PROBE_HANDSHAKE_CONCURRENCY,
+          policy: { allowList: [...config.FLOTILLA_SERVER_ALLOW_LIST], allowLoopback: config.FLOTILLA_ALLOW_LOOPBACK_MEMBERS, allowPlainHttp: config.FLOTILLA_ALLOW_PLAIN_HTTP_MEMBERS },
+        },
+        onExit: (index, detail) => {
+          workerExits.inc();
+          runtime.logger.error({ worker: index, err: detail }, 'a probe worker exited; starting it again (its probes in flight are probed again next cycle)');
+        },
+      });
+    }
     // Credentials are read in batches (one registry call for hundreds of clusters), ahead of the
     // first probes of every cluster this replica takes: the cold start's largest cost (docs/health.md).
     // They go ahead of the status writes in the registry-call queue: behind it (10,000 first probes
@@ -61,7 +82,6 @@ export class ProbeService implements OnApplicationBootstrap {
     );
     // Status writes go hundreds to a registry call and transaction (UpdateClusterStatuses).
     this.statuses = new StatusWriter({ writeMany: (writes) => registry.writeStatuses(writes) }, { maxBatch: STATUS_BATCH, windowMs: 20, limit: (fn) => this.registryCalls.run(fn) });
-    const registers = [runtime.metrics.registry];
     const probes = new Counter({ name: 'flotilla_probe_total', help: 'Cluster probes by result', labelNames: ['result'], registers });
     const failures = new Counter({ name: 'flotilla_probe_failures_total', help: 'Failed cluster probes by result', labelNames: ['result'], registers });
     const duration = new Histogram({
@@ -276,14 +296,16 @@ export class ProbeService implements OnApplicationBootstrap {
       },
     });
     const handshakes = this.handshakes;
+    const workers = this.workers;
     new Gauge({
       name: 'flotilla_probe_handshakes',
-      help: 'TLS handshakes with members in progress (in_progress, at most PROBE_HANDSHAKE_CONCURRENCY) and probes waiting for one (queued)',
+      help: 'TLS handshakes with members in progress (in_progress, at most PROBE_HANDSHAKE_CONCURRENCY) and probes waiting for one (queued); with probe workers, their sum as each last reported it',
       labelNames: ['state'],
       registers,
       collect() {
-        this.set({ state: 'in_progress' }, handshakes.inProgress);
-        this.set({ state: 'queued' }, handshakes.queued);
+        const counts = workers ? workers.handshakes() : handshakes;
+        this.set({ state: 'in_progress' }, counts.inProgress);
+        this.set({ state: 'queued' }, counts.queued);
       },
     });
     const registryCalls = this.registryCalls;
@@ -321,6 +343,8 @@ export class ProbeService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     this.loopStall.start();
+    // A worker that cannot load fails the start: a replica must not take clusters it cannot probe.
+    await this.workers?.start();
     await this.membership.start();
     // Transitions handed off by replicas that stopped while the registry was down (ADR 0037).
     void this.handoff.drain();
@@ -348,6 +372,7 @@ export class ProbeService implements OnApplicationBootstrap {
     this.statuses.stop();
     await this.membership.stop();
     await this.scheduler.stop();
+    await this.workers?.stop();
     // No transition comes after the scheduler: the stream's last entries and the registry's last
     // attempt (then the Redis handoff of what it did not store) run side by side.
     const [unpublished] = await Promise.all([this.events.close(this.config.PROBE_SHUTDOWN_REDIS_MS), this.handOffUnrecorded()]);
@@ -408,6 +433,7 @@ export class ProbeService implements OnApplicationBootstrap {
   /** A prober under the member address policy and the TLS choice the cluster was imported with. */
   private async createProber(cluster: Cluster): Promise<Prober> {
     const creds = await this.credentials.load(cluster.metadata.name);
+    if (this.workers) return this.workers.createProber(cluster, creds);
     return memberProber(cluster, creds, this.memberPolicy, {
       timeoutMs: this.config.PROBE_TIMEOUT_MS,
       allowProxyUrl: this.config.FLOTILLA_ALLOW_PROXY_URL,

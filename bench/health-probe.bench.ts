@@ -32,7 +32,7 @@ import { Redis } from 'ioredis';
 import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
 import { RegistryClient } from '@flotilla/clients';
 import { probeTimesKey } from '../services/registry/src/probe-times/probe-times.repository';
-import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
+import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, descendantPids, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
 
 const argv = process.argv.slice(2);
 function argText(name: string): string | undefined {
@@ -52,6 +52,8 @@ const HANGS = arg('hangs', Math.floor(CLUSTERS / 20));
 const HANG_S = 30;
 /** `--concurrency N`: PROBE_CONCURRENCY for the replica (default: the service's default). */
 const CONCURRENCY = argText('concurrency');
+/** `--workers N`: PROBE_WORKERS for the replica (default: the service's default, probes on the main loop). */
+const WORKERS = argText('workers');
 /** `--profile DIR`: the replica writes a V8 CPU profile there when it exits (for finding where its CPU goes). */
 const PROFILE_DIR = argText('profile');
 /** `--logs DIR`: every process's whole output, one file per process (the bench keeps only the tail). */
@@ -89,13 +91,22 @@ function run(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): P
   return { child, out: () => out };
 }
 
-/** utime+stime in seconds and RSS in MiB of a process, from /proc. */
+/** utime+stime in seconds and RSS in MiB of a process and its descendants (a replica's probe workers, ADR 0040), from /proc. */
 function usage(pid: number): { cpuS: number; rssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS: ticks / 100, rssMiB: Number(rss?.[1] ?? 0) / 1024 };
+  let cpuS = 0;
+  let rssMiB = 0;
+  for (const p of [pid, ...descendantPids(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuS += (Number(fields[11]) + Number(fields[12])) / 100;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      rssMiB += Number(rss?.[1] ?? 0) / 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { cpuS, rssMiB };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -376,6 +387,7 @@ async function startReplica(platform: PlatformEnv, redis: Redis, lastKey: string
     GRPC_PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
     ...(CONCURRENCY ? { PROBE_CONCURRENCY: CONCURRENCY } : {}),
+    ...(WORKERS ? { PROBE_WORKERS: WORKERS } : {}),
   }, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, label)] : []);
   procs.push(proc);
   const url = `http://127.0.0.1:${port}`;
@@ -403,7 +415,10 @@ async function startReplica(platform: PlatformEnv, redis: Redis, lastKey: string
   const doneAt = Date.now();
   const othersCpu = others.reduce((sum, o) => sum + (usage(o.pid).cpuS - o.cpu0), 0);
   const replicaCpu = usage(proc.child.pid!).cpuS;
-  const progress = `${[10, 20, 30].map((at) => `${at} s: ${marks.get(at) ?? CLUSTERS}`).join(', ')}; CPU over the ${((doneAt - spawnedAt) / 1000).toFixed(0)} s: replica ${replicaCpu.toFixed(0)} s, emulators and registry ${othersCpu.toFixed(0)} s`;
+  // What the probes found on the way: a cold start that needs many more probes than clusters repeats work (timeouts, handshakes again).
+  const results = diffLines(new Map(), await metricLines(url, 'flotilla_probe_total'));
+  const inconclusive = await (await fetch(`${url}/metrics`)).text().then((t) => /^flotilla_probe_inconclusive_total(?:\{[^}]*\})? (\S+)/m.exec(t)?.[1] ?? '0');
+  const progress = `${[10, 20, 30].map((at) => `${at} s: ${marks.get(at) ?? CLUSTERS}`).join(', ')}; CPU over the ${((doneAt - spawnedAt) / 1000).toFixed(0)} s: replica ${replicaCpu.toFixed(0)} s, emulators and registry ${othersCpu.toFixed(0)} s; probes ${results}, inconclusive ${inconclusive}`;
   return { proc, url, cold: (doneAt - spawnedAt) / 1000, fromReady: (doneAt - readyAt) / 1000, progress, rssPeak };
 }
 
@@ -473,7 +488,7 @@ const SERIES_STARTED = new Date().toISOString();
 function write(results: Result[]): void {
   const heading = `### ${CLUSTERS} clusters, one replica, 10 s interval, cold start and restart (${SERIES_STARTED.slice(0, 10)}, series from ${SERIES_STARTED.slice(11, 16)} UTC)`;
   const machine = `${cpus().length} cores (nproc), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, shared host (other test runs concurrently)`;
-  const command = `SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/health-probe.bench.ts --clusters ${CLUSTERS} --steady ${STEADY_S} --downs ${DOWNS} --blips ${BLIPS} --hangs ${HANGS} --runs ${RUNS}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}`;
+  const command = `SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/health-probe.bench.ts --clusters ${CLUSTERS} --steady ${STEADY_S} --downs ${DOWNS} --blips ${BLIPS} --hangs ${HANGS} --runs ${RUNS}${CONCURRENCY ? ` --concurrency ${CONCURRENCY}` : ''}${WORKERS ? ` --workers ${WORKERS}` : ''}`;
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
   const row = (name: string, unit: string, values: number[], d = 1) => {
     const sorted = [...values].sort((a, b) => a - b);

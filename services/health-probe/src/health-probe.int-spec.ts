@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
-import { CLUSTER_API_VERSION, Cluster, ClusterCondition, ClusterStatus, findCondition } from '@flotilla/domain';
+import { ClusterCondition, findCondition } from '@flotilla/domain';
 import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
 import type { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, SourceProcess, TEST_REDIS_URL, eventually, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { TestRegistry, testRegistry } from './testing/test-registry';
+import { importedMember } from './testing/imported-member';
 import { healthEventStream } from './events';
 import { startHealthProbe } from './main';
 import { ProbeService } from './probe.service';
@@ -54,25 +55,8 @@ describe('health-probe (emulated members, real registry, Postgres and Redis)', (
   });
 
   /** Registers an emulated member and plays the import job's part: Initialized=True, Ready=True, uid. */
-  async function member(name: string, opts: { flavour?: 'kubeadm' | 'eks' | 'ack'; uid?: string; annotations?: Record<string, string> } = {}): Promise<ClusterHandle> {
-    const h = await emu.addCluster({ name, flavour: opts.flavour ?? 'eks', nodes: [{ name: `${name}-n1`, zone: 'z-a', region: 'r-1' }, { name: `${name}-n2`, zone: 'z-b', region: 'r-1' }] });
-    const c: Cluster = {
-      apiVersion: CLUSTER_API_VERSION,
-      kind: 'Cluster',
-      metadata: { name, annotations: opts.annotations ?? {} },
-      spec: { provider: 'generic', connection: { type: 'direct', kubeconfig: h.kubeconfig('admin') } },
-    };
-    await client.create(c);
-    const status: ClusterStatus = {
-      uid: opts.uid ?? h.kubeSystemUid,
-      conditions: [
-        { type: 'Initialized', status: 'True', reason: 'Imported', message: 'imported' },
-        { type: 'Ready', status: 'True', reason: 'ClusterReady', message: 'imported' },
-      ],
-    };
-    await client.writeStatus(name, status);
-    return h;
-  }
+  const member = (name: string, opts: { flavour?: 'kubeadm' | 'eks' | 'ack'; uid?: string; annotations?: Record<string, string> } = {}): Promise<ClusterHandle> =>
+    importedMember(emu, client, name, { ...opts, nodes: 2 });
 
   const get = (name: string) => client.get(name);
   const ready = async (name: string): Promise<ClusterCondition | undefined> => findCondition((await get(name)).status?.conditions, 'Ready');

@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
-import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
+import { findCondition } from '@flotilla/domain';
 import { ClusterEventsClient } from '@flotilla/clients';
 import { ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
 import type { RunningService } from '@flotilla/service-kit';
 import { PlatformEnv, SourceProcess, eventually, freePort, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { TestRegistry, testRegistry } from './testing/test-registry';
+import { importedMember } from './testing/imported-member';
 import { OwnRedis, startOwnRedis } from './testing/redis-server';
 import { healthEventStream } from './events';
 import { startHealthProbe } from './main';
@@ -54,19 +55,7 @@ describe('health-probe while its Redis is down (real redis-server killed and res
     await platform?.cleanup();
   });
 
-  async function member(name: string): Promise<ClusterHandle> {
-    const h = await emu.addCluster({ name, flavour: 'kubeadm', nodes: [{ name: `${name}-n1`, zone: 'z-a', region: 'r-1' }] });
-    const c: Cluster = { apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', metadata: { name }, spec: { provider: 'generic', connection: { type: 'direct', kubeconfig: h.kubeconfig('admin') } } };
-    await client.create(c);
-    await client.writeStatus(name, {
-      uid: h.kubeSystemUid,
-      conditions: [
-        { type: 'Initialized', status: 'True', reason: 'Imported', message: 'imported' },
-        { type: 'Ready', status: 'True', reason: 'ClusterReady', message: 'imported' },
-      ],
-    });
-    return h;
-  }
+  const member = (name: string): Promise<ClusterHandle> => importedMember(emu, client, name, { flavour: 'kubeadm' });
   const ready = async (name: string) => findCondition((await client.get(name)).status?.conditions, 'Ready');
   const membershipState = async () => {
     const text = await (await fetch(`${probe.httpUrl}/metrics`)).text();

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { CLUSTER_API_VERSION, type Cluster, findCondition } from '@flotilla/domain';
+import { findCondition } from '@flotilla/domain';
 import { type ClusterHandle, KubeEmulator } from '@flotilla/kube-emulator';
 import type { RunningService } from '@flotilla/service-kit';
 import { type PlatformEnv, type SourceProcess, descendantPids, eventually, preparePlatformEnv, startSourceProcess } from '@flotilla/testing';
 import { type TestRegistry, testRegistry } from '../testing/test-registry';
+import { importedMember } from '../testing/imported-member';
 import { startHealthProbe } from '../main';
 
 /** The whole replica with PROBE_WORKERS=2 (ADR 0040): real registry, Postgres and Redis, emulated members. */
@@ -39,13 +40,7 @@ describe('health-probe with probe workers', () => {
     await platform?.cleanup();
   });
 
-  async function member(name: string): Promise<ClusterHandle> {
-    const h = await emu.addCluster({ name, nodes: [{ name: `${name}-n1`, zone: 'z-a', region: 'r-1' }] });
-    const c: Cluster = { apiVersion: CLUSTER_API_VERSION, kind: 'Cluster', metadata: { name }, spec: { connection: { type: 'direct', kubeconfig: h.kubeconfig('admin') } } };
-    await client.create(c);
-    await client.writeStatus(name, { uid: h.kubeSystemUid, conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'True', reason: 'ClusterReady' }] });
-    return h;
-  }
+  const member = (name: string): Promise<ClusterHandle> => importedMember(emu, client, name);
   const ready = async (name: string) => findCondition((await client.get(name)).status?.conditions, 'Ready');
   /** The sum of a metric's series whose labels include `labels`. */
   const metric = async (name: string, labels = ''): Promise<number> => {

@@ -41,7 +41,7 @@ export class ProbeService implements OnApplicationBootstrap {
   private readonly statuses: StatusWriter;
   private readonly handshakes: HandshakeGate;
   private readonly loopStall = new LoopStallMeter();
-  /** Set when PROBE_WORKERS > 0: the probers live in worker threads (ADR 0040). */
+  /** Set when PROBE_WORKERS > 0: the probers live in worker processes (ADR 0040). */
   private readonly workers?: ProbeWorkerPool;
   private stopping = false;
 
@@ -55,7 +55,7 @@ export class ProbeService implements OnApplicationBootstrap {
     this.memberPolicy = memberPolicyFromConfig(config);
     this.handshakes = new HandshakeGate(config.PROBE_HANDSHAKE_CONCURRENCY);
     const registers = [runtime.metrics.registry];
-    const workerExits = new Counter({ name: 'flotilla_probe_worker_exits_total', help: 'Probe worker threads that exited while the replica ran (each is started again; its probes in flight were inconclusive)', registers });
+    const workerExits = new Counter({ name: 'flotilla_probe_worker_exits_total', help: 'Probe worker processes that exited while the replica ran (each is started again; its probes in flight were inconclusive)', registers });
     if (config.PROBE_WORKERS > 0) {
       this.workers = new ProbeWorkerPool({
         workers: config.PROBE_WORKERS,

@@ -180,7 +180,9 @@ export class ProbeWorkerPool {
         return replicaFault();
       }
     }
-    const slot = prober.slot!;
+    // Closed while it was being opened again: nothing was left open in the worker.
+    const slot = prober.slot;
+    if (prober.closed || !slot) return { reachable: false, errorCode: 'ECLOSED', durationMs: 0 };
     const seq = this.nextSeq++;
     return new Promise<ProbeObservation>((resolve) => {
       this.probes.set(seq, { slot, prober, resolve });
@@ -323,7 +325,7 @@ export class ProbeWorkerPool {
   }
 }
 
-/** A prober whose connections live in a worker thread; the pool carries its calls. */
+/** A prober whose connections live in a worker process; the pool carries its calls. */
 class WorkerProber implements Prober {
   slot?: Slot;
   closed = false;

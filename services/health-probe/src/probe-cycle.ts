@@ -151,6 +151,9 @@ const REGISTRY_UNAVAILABLE = Symbol('registry-unavailable');
 /** The errorCode of a probe the replica could not run (its probe worker exited or lost the prober): says nothing about the member. */
 export const REPLICA_FAULT = 'EREPLICA';
 
+/** The observation of a probe the replica could not run (REPLICA_FAULT). */
+export const replicaFault = (): ProbeObservation => ({ reachable: false, errorCode: REPLICA_FAULT, durationMs: 0 });
+
 const isReplicaFault = (attempt: ProbeAttempt) => 'observation' in attempt && !attempt.observation.reachable && attempt.observation.errorCode === REPLICA_FAULT;
 
 /** The share of the probe timeout the replica's loop must have stalled for a timeout not to count (ADR 0039). */

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { extname, join } from 'node:path';
 import { ErrorReason, FlotillaError, type Cluster, type ProbeObservation } from '@flotilla/domain';
 import type { StoredCredentials } from '@flotilla/kube';
-import { REPLICA_FAULT, type Prober } from '../probe-cycle';
+import { type Prober, replicaFault } from '../probe-cycle';
 import type { FromWorker, ProberTarget, ProbeWorkerInit, ToWorker, WorkerError } from './worker-protocol';
 
 export interface ProbeWorkerPoolOptions {
@@ -55,8 +55,6 @@ const STOP_GRACE_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 2048;
 /** The environment variables a worker process gets (none of the replica's secrets). */
 const WORKER_ENV = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_[A-Z]+|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|OPENSSL_CONF|SWC_NODE_PROJECT)$/;
-
-const replicaFault = (): ProbeObservation => ({ reachable: false, errorCode: REPLICA_FAULT, durationMs: 0 });
 
 /**
  * Probing spread over worker processes (ADR 0040). A replica's cold start or takeover is bounded by

@@ -8,7 +8,7 @@
 import { FlotillaError, type Cluster } from '@flotilla/domain';
 import { ClusterProber, HandshakeGate, MemberAddressPolicy, memberProber } from '@flotilla/kube';
 import { LoopStallMeter } from '../loop-stall';
-import { REPLICA_FAULT } from '../probe-cycle';
+import { replicaFault } from '../probe-cycle';
 import type { FromWorker, ProbeWorkerInit, ToWorker, WorkerError } from './worker-protocol';
 
 /** How often the handshake gate's counts are sent to the main process (for flotilla_probe_handshakes). */
@@ -57,12 +57,12 @@ function main(): void {
       case 'probe': {
         const prober = probers.get(m.id);
         if (!prober) {
-          send({ op: 'result', seq: m.seq, observation: { reachable: false, errorCode: REPLICA_FAULT, durationMs: 0 }, stalledMs: 0 });
+          send({ op: 'result', seq: m.seq, observation: replicaFault(), stalledMs: 0 });
           return;
         }
         void prober.probe(m.expectedUid).then(
           (observation) => send({ op: 'result', seq: m.seq, observation, stalledMs: stall.stalledSince(performance.now() - observation.durationMs) }),
-          () => send({ op: 'result', seq: m.seq, observation: { reachable: false, errorCode: REPLICA_FAULT, durationMs: 0 }, stalledMs: 0 }),
+          () => send({ op: 'result', seq: m.seq, observation: replicaFault(), stalledMs: 0 }),
         );
         return;
       }

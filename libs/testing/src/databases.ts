@@ -81,7 +81,14 @@ function ephemeralLow(): number {
 const BELOW_EPHEMERAL = { low: 10_000, high: ephemeralLow() };
 
 /**
- * A TCP port that was free a moment ago on 127.0.0.1, never one this process handed out before.
+ * Ports the Fetch standard's "bad port" list blocks (those above 1023): Node's fetch refuses them
+ * ("bad port"), so a service on one cannot be checked. The federation e2e rig drew 10080 once.
+ */
+const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, never one this process handed out before,
+ * nor one fetch refuses (FETCH_BAD_PORTS).
  * Chosen at random below the ephemeral range first (see ephemeralLow); only when that range is
  * unusable, one the kernel offers. Rejected ports stay bound while it looks further, so the kernel
  * cannot offer them again (with thousands of ports in use it tends to offer the same free port every time).
@@ -90,7 +97,7 @@ export async function freePort(): Promise<number> {
   const { low, high } = BELOW_EPHEMERAL;
   for (let attempt = 0; high - low > 1000 && attempt < 200; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low));
-    if (handedOut.has(port)) continue;
+    if (handedOut.has(port) || FETCH_BAD_PORTS.has(port)) continue;
     const server = await listen(port).catch(() => undefined);
     if (!server) continue;
     await new Promise((r) => server.close(r));
@@ -103,7 +110,7 @@ export async function freePort(): Promise<number> {
       const server = await listen();
       held.push(server);
       const { port } = server.address() as AddressInfo;
-      if (!handedOut.has(port)) {
+      if (!handedOut.has(port) && !FETCH_BAD_PORTS.has(port)) {
         handedOut.add(port);
         return port;
       }

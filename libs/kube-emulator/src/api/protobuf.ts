@@ -56,6 +56,10 @@ const MESSAGES: Record<string, MessageDesc> = {
 
 export class ProtobufError extends Error {}
 
+/**
+ * Every read is checked against the end of its buffer: a length or fixed-width field that runs past
+ * it is an error, never a silently shorter value (the body is already bounded: wire.ts MAX_BODY).
+ */
 class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
@@ -65,25 +69,31 @@ class Reader {
   varint(): number {
     let result = 0;
     let shift = 0;
-    for (;;) {
+    for (let i = 0; i < 10; i++) {
       if (this.pos >= this.buf.length) throw new ProtobufError('truncated varint');
       const b = this.buf[this.pos++];
       result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) return result;
       shift += 7;
     }
+    throw new ProtobufError('varint longer than 10 bytes');
+  }
+  private advance(n: number): number {
+    if (n > this.buf.length - this.pos) throw new ProtobufError(`a field of ${n} bytes runs past the end of its message (${this.buf.length - this.pos} left)`);
+    const at = this.pos;
+    this.pos += n;
+    return at;
   }
   bytes(): Buffer {
     const n = this.varint();
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    const at = this.advance(n);
+    return this.buf.subarray(at, at + n);
   }
   skip(wire: number): void {
     if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
+    else if (wire === 1) this.advance(8);
     else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
+    else if (wire === 5) this.advance(4);
     else throw new ProtobufError(`unsupported wire type ${wire}`);
   }
 }
@@ -123,7 +133,9 @@ function decodeMessage(buf: Buffer, type: string): JsonObject {
       out[name] = m;
       continue;
     } else value = decodeMessage(r.bytes(), ft);
-    if (repeated) out[name] = [...((out[name] as JsonValue[] | undefined) ?? []), value];
+    // Appended in place: copying the array on each element made a body of many short repeated
+    // fields (3 MiB of empty strings is 1.5 million) quadratic.
+    if (repeated) ((out[name] as JsonValue[] | undefined) ?? (out[name] = [])).push(value);
     else out[name] = value;
   }
   return out;

@@ -16,8 +16,8 @@
  * SIGTERM and a new one starts with the whole fleet, statuses already written); with the clusters
  * probed 10, 20 and 30 s after spawn and the CPU seconds every process spent meanwhile.
  * `--cold-only` stops there (no RESULTS.md); `--profile DIR` writes V8 CPU profiles of the replicas
- * (DIR/cold, DIR/restart) and the registry (DIR/registry); `--logs DIR` keeps every process's whole
- * output there (one file per process).
+ * (DIR/cold, DIR/restart), the registry (DIR/registry) and the emulator processes (DIR/emulator-0,
+ * DIR/emulator-1); `--logs DIR` keeps every process's whole output there (one file per process).
  * Then: the replica's CPU (% of one core) and RSS while it holds every cluster at the interval,
  * how fresh every cluster's last probe is, single failed probes injected on `--blips` clusters
  * (5 % error rate on /readyz) and the flips they caused (must be 0), and, after `--downs` members
@@ -54,7 +54,7 @@ const HANG_S = 30;
 const CONCURRENCY = argText('concurrency');
 /** `--workers N`: PROBE_WORKERS for the replica (default: the service's default, probes on the main loop). */
 const WORKERS = argText('workers');
-/** `--profile DIR`: the replica writes a V8 CPU profile there when it exits (for finding where its CPU goes). */
+/** `--profile DIR`: the replicas, the registry and the emulators write V8 CPU profiles there when they exit (for finding where the CPU goes). */
 const PROFILE_DIR = argText('profile');
 /** `--logs DIR`: every process's whole output, one file per process (the bench keeps only the tail). */
 const LOGS_DIR = argText('logs');
@@ -170,7 +170,7 @@ async function runOnce(): Promise<Result> {
     const emus = await Promise.all(
       halves.map(async (n, i) => {
         const dir = join(out, `emu-${i}`);
-        const p = run([join(WORKSPACE_ROOT, 'bench/support/probe-emulator-host.ts'), '--clusters', String(n), '--out', dir], {});
+        const p = run([join(WORKSPACE_ROOT, 'bench/support/probe-emulator-host.ts'), '--clusters', String(n), '--out', dir], {}, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, `emulator-${i}`)] : []);
         procs.push(p);
         await eventually(() => {
           if (p.child.exitCode !== null) throw new Error(`emulator exited: ${p.out()}`);

@@ -31,5 +31,5 @@ export { applyStrategicMergePatch } from './patch/strategic-merge';
 export { applyMergePatch } from './patch/merge-patch';
 export { applyJsonPatch } from './patch/json-patch';
 export { parseLabelSelector, matchesLabels } from './api/selectors';
-export { createCertificate, keyPem, newKeyPair } from './pki/certs';
-export type { CertOptions, DistinguishedName, KeyPair } from './pki/certs';
+export { createCertificate, keyPem, newClientCert, newClusterPki, newKeyPair } from './pki/certs';
+export type { CertOptions, ClusterPki, DistinguishedName, KeyPair } from './pki/certs';

@@ -15,14 +15,13 @@
  *   of a binding, a user or a cluster's labels);
  * - fleet: fleet() decisions on Flotilla's own API (never cached).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { MEMBER_ROLES, Principal } from '@flotilla/domain';
 import type { StoredObject } from '@flotilla/clients';
 import { Authorizer } from '../services/gateway/src/authz/authorizer';
 import { IamMirror } from '../services/gateway/src/iam/iam-mirror';
 import { MapLabels, ManualFeed, accessBinding, fleetBinding, tokenObject, userObject } from '../services/gateway/src/auth/testing/iam-fixtures';
+import { writeResultsSection } from './support/results-file';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -147,11 +146,7 @@ function main(): void {
     '',
   ].join('\n');
   process.stdout.write(`${section}\n`);
-  const file = join(__dirname, 'RESULTS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\n';
-  const re = /## authz\n[\s\S]*?(?=\n## (?!#)|$)/;
-  const next = re.test(current) ? current.replace(re, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection('authz', section);
 }
 
 main();

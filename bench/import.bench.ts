@@ -9,7 +9,7 @@
  * Run: SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/import.bench.ts [--quick]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CLUSTER_API_VERSION } from '@flotilla/domain';
@@ -17,6 +17,7 @@ import { PlatformEnv, WORKSPACE_ROOT, preparePlatformEnv } from '@flotilla/testi
 import { startRegistry } from '../services/registry/src/main';
 import { startGateway } from '../services/gateway/src/main';
 import { startProviderImport } from '../services/provider-import/src/main';
+import { writeResultsSection } from './support/results-file';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 3;
@@ -151,11 +152,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(`${section}\n`);
-  const file = join(__dirname, 'RESULTS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\n';
-  const re = /## import\n[\s\S]*?(?=\n## (?!#)|$)/;
-  const next = re.test(current) ? current.replace(re, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection('import', section);
 }
 
 const guard = setTimeout(() => {

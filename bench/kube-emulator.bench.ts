@@ -7,11 +7,10 @@
  * Run: SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/kube-emulator.bench.ts [--quick]
  */
 import { Agent, request } from 'node:https';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { KubeEmulator, type ClusterHandle } from '@flotilla/kube-emulator';
+import { writeResultsSection } from './support/results-file';
 
 const quick = process.argv.includes('--quick');
 const RUNS = 3;
@@ -149,11 +148,7 @@ async function main(): Promise<void> {
   ];
   const section = lines.join('\n');
   process.stdout.write(`${section}\n`);
-  const file = join(__dirname, 'RESULTS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\n';
-  const re = /## kube-emulator\n[\s\S]*?(?=\n## (?!#)|$)/;
-  const next = re.test(current) ? current.replace(re, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection('kube-emulator', section);
 }
 
 const childIdx = process.argv.indexOf('--memory-child');

@@ -21,12 +21,13 @@
  * Writes (or updates) the "## tls-floor" section of bench/RESULTS.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:https';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { newClientCert, newClusterPki } from '@flotilla/kube-emulator';
+import { writeResultsSection } from './support/results-file';
 
 interface Member {
   caPem: string;
@@ -200,11 +201,7 @@ function write(members: number, runsN: number, runs: Run[]): void {
     '',
   ].join('\n');
   process.stdout.write(`${section}\n`);
-  const file = join(__dirname, 'RESULTS.md');
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\n';
-  const re = /## tls-floor\n[\s\S]*?(?=\n## (?!#)|$)/;
-  const next = re.test(current) ? current.replace(re, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
-  writeFileSync(file, next.endsWith('\n') ? next : `${next}\n`);
+  writeResultsSection('tls-floor', section);
 }
 
 if (process.argv[2] === '--serve') serve(process.argv[3]!);

@@ -25,8 +25,9 @@ import { type PlatformEnv, preparePlatformEnv } from '@flotilla/testing';
 import { CM_INFO, NS_INFO, Observer, type RawClient, expectedHash, rawApplier, rawSsa } from './support/federation-members';
 import { type ColdResult, type RunResult, pct, writeResults } from './support/federation-results';
 import {
-  EmulatorHost, FED_CM, FED_NS, type Json, type Member, type Proc, Store, federatedConfigMap, federatedNamespace, metric, pool, rssMiB, sleep, startRegistry, startSync, stopProc,
+  EmulatorHost, FED_CM, FED_NS, type Json, type Member, type Proc, Store, federatedConfigMap, federatedNamespace, metric, rssMiB, sleep, startRegistry, startSync, stopProc,
 } from './support/federation-stack';
+import { pool } from './support/pool';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');

@@ -33,6 +33,7 @@ import { CLUSTER_API_VERSION, Cluster, findCondition } from '@flotilla/domain';
 import { RegistryClient } from '@flotilla/clients';
 import { probeTimesKey } from '../services/registry/src/probe-times/probe-times.repository';
 import { PlatformEnv, TEST_REDIS_URL, WORKSPACE_ROOT, descendantPids, eventually, freePort, preparePlatformEnv } from '@flotilla/testing';
+import { pool } from './support/pool';
 
 const argv = process.argv.slice(2);
 function argText(name: string): string | undefined {
@@ -147,13 +148,6 @@ function diffLines(before: Map<string, number>, after: Map<string, number>): str
     if (d > 0) parts.push(`${k.replace(/^[^{]*\{/, '').replace(/,?service="[^"]*"/, '').replace(/\}$/, '')}: ${d}`);
   }
   return parts.join('; ') || 'none';
-}
-
-async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  }));
 }
 
 async function runOnce(): Promise<Result> {

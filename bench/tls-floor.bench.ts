@@ -27,6 +27,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { newClientCert, newClusterPki } from '@flotilla/kube-emulator';
+import { pool } from './support/pool';
 import { writeResultsSection } from './support/results-file';
 
 interface Member {
@@ -104,13 +105,6 @@ function firstRequest(m: Member, port: number): Promise<void> {
   }).finally(() => agent.destroy());
 }
 
-async function pool(n: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await fn(next++);
-  }));
-}
-
 interface Run {
   contextClientMs: number;
   firstClientMs: number;
@@ -148,7 +142,8 @@ async function main(): Promise<void> {
       child!.on('message', (m: FromServer) => m.type === 'ready' && resolve(m.ports));
     });
     // Warm-up: JIT and the server side's lazy state, on a tenth of the members (not counted).
-    await pool(Math.ceil(MEMBERS / 10), WIDTH, (i) => firstRequest(members[i]!, ports[i]!));
+    const targets = members.map((m, i) => ({ m, port: ports[i]! }));
+    await pool(targets.slice(0, Math.ceil(MEMBERS / 10)), WIDTH, (t) => firstRequest(t.m, t.port));
     const runs: Run[] = [];
     for (let r = 0; r < RUNS; r++) {
       const c0 = cpuUs();
@@ -157,7 +152,7 @@ async function main(): Promise<void> {
       const s0 = await ask(child);
       const f0 = cpuUs();
       const t0 = performance.now();
-      await pool(MEMBERS, WIDTH, (i) => firstRequest(members[i]!, ports[i]!));
+      await pool(targets, WIDTH, (t) => firstRequest(t.m, t.port));
       const firstWallS = (performance.now() - t0) / 1000;
       const firstClientMs = (cpuUs() - f0) / 1000 / MEMBERS;
       const firstServerMs = ((await ask(child)) - s0) / 1000 / MEMBERS;

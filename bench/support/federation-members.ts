@@ -7,7 +7,7 @@
 import { type FederatedKindInfo, HASH_ANNOTATION, federatedKindByKind, memberObjectFor } from '@flotilla/domain';
 import { MemberAddressPolicy, MemberApplier, MemberClient, RequestGate, parseKubeconfig } from '@flotilla/kube';
 import type { Json, Member } from './federation-stack';
-import { pool } from './federation-stack';
+import { pool } from './pool';
 
 const policy = new MemberAddressPolicy({ allowLoopback: true });
 const KINDS = [{ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'Namespace' }];

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { CLUSTER_API_VERSION, type Cluster, FEDERATION_FINALIZER, LAST_WRITER_ANNOTATION } from '@flotilla/domain';
 import { ObjectsClient, RegistryClient, type StoredObject } from '@flotilla/clients';
 import { type PlatformEnv, WORKSPACE_ROOT, eventually, freePort } from '@flotilla/testing';
+import { pool } from './pool';
 
 export type Json = Record<string, any>;
 
@@ -123,13 +124,6 @@ export async function metric(url: string, name: string, labels = ''): Promise<nu
     .split('\n')
     .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels))
     .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
-}
-
-export async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
 }
 
 /** The registry as the bench writes it: clusters with the operator identity, objects with the gateway's. */
